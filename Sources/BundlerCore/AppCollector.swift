@@ -1,0 +1,106 @@
+import Foundation
+
+/// The files an app needs, found from its entry.
+public struct CollectedApp: Equatable, Sendable {
+    /// The deepest directory holding every file; files appear under the virtual root
+    /// relative to it, so the same project bundled from two places gives the same bytes.
+    public var root: String
+    public var entry: String
+    /// Absolute paths, sorted.
+    public var files: [String]
+    public var diagnostics: [Diagnostic]
+}
+
+/// Walks the module graph from the entry: every literal `require`/`import` is followed.
+/// Because code also loads files it names at run time (non-literal requires, assets read
+/// through fs), every package that is used is included whole (without its nested
+/// node_modules), together with the packages its package.json depends on; so is the
+/// app's own package directory when the entry has one.
+public struct AppCollector {
+    let fs: FileSystem
+    let resolver: ModuleResolver
+    let canonical: (String) -> String
+
+    public init(fileSystem: FileSystem, canonicalPath: @escaping (String) -> String = { $0 }) {
+        fs = fileSystem
+        resolver = ModuleResolver(fileSystem: fileSystem)
+        canonical = canonicalPath
+    }
+
+    public func collect(entry: String, excluding excluded: Set<String> = []) throws -> CollectedApp {
+        var state = State()
+        state.add(entry, scan: true)
+        if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
+            for file in fs.filesBelow(scope.directory, canonical: canonical) { state.add(file, scan: false) }
+            state.add(scope.directory + "/package.json", scan: false)
+        }
+        while let file = state.queue.popLast() {
+            includePackage(containing: file, &state)
+            guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
+            let esmFile = isESM(file)
+            for reference in DependencyScanner.scan(source) {
+                let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
+                switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
+                case .builtin: break
+                case .file(let path): state.add(path, scan: true)
+                case .notFound:
+                    state.diagnostics.append(Diagnostic(
+                        file: file, line: reference.line, message: "cannot resolve '\(reference.specifier)'; it will fail at run time if reached"))
+                }
+            }
+        }
+        let files = state.included.subtracting(excluded).sorted()
+        return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics)
+    }
+
+    private struct State {
+        var included: Set<String> = []
+        var scanned: Set<String> = []
+        var queue: [String] = []
+        var packages: Set<String> = []
+        var diagnostics: [Diagnostic] = []
+
+        mutating func add(_ file: String, scan: Bool) {
+            included.insert(file)
+            if scan, scanned.insert(file).inserted { queue.append(file) }
+        }
+    }
+
+    /// Includes the whole package a file belongs to, and its declared dependencies.
+    private func includePackage(containing file: String, _ state: inout State) {
+        guard let directory = Self.packageDirectory(of: file), state.packages.insert(directory).inserted else { return }
+        for path in fs.filesBelow(directory, canonical: canonical) { state.add(path, scan: false) }
+        guard let json = resolver.packageJSON(directory) else { return }
+        for field in ["dependencies", "optionalDependencies", "peerDependencies"] {
+            for name in ((json[field] as? [String: Any]) ?? [:]).keys.sorted() {
+                guard let dependency = resolver.packageDirectory(named: name, from: directory) else { continue }
+                if case .file(let main) = resolver.resolve(name, from: directory, esm: false) {
+                    state.add(main, scan: true)
+                } else if case .file(let main) = resolver.resolve(name, from: directory, esm: true) {
+                    state.add(main, scan: true)
+                } else {
+                    state.add(dependency + "/package.json", scan: true)
+                }
+            }
+        }
+    }
+
+    /// `/x/node_modules/pkg/lib/a.js` → `/x/node_modules/pkg`; scoped names keep the scope.
+    static func packageDirectory(of file: String) -> String? {
+        guard let range = file.range(of: "/node_modules/", options: .backwards) else { return nil }
+        let rest = file[range.upperBound...].split(separator: "/")
+        let count = rest.first?.hasPrefix("@") == true ? 2 : 1
+        guard rest.count > count else { return nil }
+        return String(file[..<range.upperBound]) + rest.prefix(count).joined(separator: "/")
+    }
+
+    static func isJavaScript(_ file: String) -> Bool {
+        file.hasSuffix(".js") || file.hasSuffix(".mjs") || file.hasSuffix(".cjs") || !Path.basename(file).contains(".")
+    }
+
+    private func isESM(_ file: String) -> Bool {
+        if file.hasSuffix(".mjs") { return true }
+        if file.hasSuffix(".cjs") { return false }
+        return resolver.packageScope(of: Path.dirname(file))?.json["type"] as? String == "module"
+    }
+}

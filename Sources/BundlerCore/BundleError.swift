@@ -1,0 +1,42 @@
+import Foundation
+
+/// A problem with the user's input or environment. `description` is the one line the
+/// CLI prints; it always names the path that was wrong.
+public enum BundleError: Error, Equatable, CustomStringConvertible {
+    case entryMissing(String)
+    case entryIsDirectory(String)
+    case unreadable(String, String)
+    case outputDirectoryMissing(String)
+    case outputIsDirectory(String)
+    case outputIsInput(String)
+    case outputExists(String)
+    case writeFailed(String, String)
+    case toolkitMissing(String)
+    case runtimeUnavailable(String)
+    case invalidPackageJSON(String, String)
+
+    public var description: String {
+        switch self {
+        case .entryMissing(let path): return "entry \(path) does not exist"
+        case .entryIsDirectory(let path): return "entry \(path) is a directory without package.json main or index.js"
+        case .unreadable(let path, let why): return "cannot read \(path): \(why)"
+        case .outputDirectoryMissing(let path): return "output directory \(path) does not exist"
+        case .outputIsDirectory(let path): return "output \(path) is a directory; name a file with -o"
+        case .outputIsInput(let path): return "output \(path) is one of the app's own files; choose another -o"
+        case .outputExists(let path): return "output \(path) exists and is not a bundled app; remove it or pass --force"
+        case .writeFailed(let path, let why): return "cannot write \(path): \(why)"
+        case .toolkitMissing(let what): return "bundle is incomplete: \(what) not found next to it (run Scripts/setup)"
+        case .runtimeUnavailable(let why): return "cannot prepare the node runtime: \(why)"
+        case .invalidPackageJSON(let path, let why): return "\(path) is not valid JSON: \(why)"
+        }
+    }
+}
+
+/// Something worth telling the user that does not stop the bundle.
+public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public var description: String { "\(file):\(line): warning: \(message)" }
+}

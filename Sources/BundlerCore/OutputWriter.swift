@@ -1,0 +1,43 @@
+import Foundation
+import PayloadFormat
+
+/// Writes the output atomically: a temporary file in the same directory, made
+/// executable, then renamed over the target. A failure leaves nothing behind.
+enum OutputWriter {
+    static func write(_ parts: [[UInt8]], to path: String) throws {
+        let directory = Path.dirname(path)
+        var template = Array((directory + "/.\(Path.basename(path)).bundle-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        do {
+            for part in parts {
+                try part.withUnsafeBytes { buffer in
+                    var offset = 0
+                    while offset < buffer.count {
+                        let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                        if written < 0 && errno == EINTR { continue }
+                        guard written > 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+                        offset += written
+                    }
+                }
+            }
+            guard fchmod(fd, 0o755) == 0, fsync(fd) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+            close(fd)
+            guard rename(temporary, path) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Whether the file at `path` ends like a bundled app, so overwriting it is a rebuild.
+    static func isBundledApp(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end >= UInt64(Format.trailerSize) else { return false }
+        try? handle.seek(toOffset: end - 8)
+        return (try? handle.read(upToCount: 8)).map(Array.init) == Format.trailerEndMagic
+    }
+}

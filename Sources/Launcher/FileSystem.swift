@@ -1,0 +1,87 @@
+import Glibc
+
+/// Thin, throwing wrappers over the POSIX calls the runtime cache needs.
+enum Disk {
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    static func lstatus(_ path: String) -> stat? {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info : nil
+    }
+
+    /// A directory only we can write: not a symlink, owned by us, no group/other write.
+    static func isPrivateDirectory(_ path: String) -> Bool {
+        guard let info = lstatus(path) else { return false }
+        return (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == getuid() && (info.st_mode & 0o022) == 0
+    }
+
+    /// Creates `path` (0700) unless it exists, then insists it is private to us.
+    static func makePrivateDirectory(_ path: String) -> Bool {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { return false }
+        return isPrivateDirectory(path)
+    }
+
+    static func makeParents(of path: String, under root: String) -> Bool {
+        var current = root
+        let relative = path.dropFirst(root.count + 1).split(separator: "/").dropLast()
+        for part in relative {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST { return false }
+        }
+        return true
+    }
+
+    static func writeFile(_ path: String, _ data: UnsafeRawBufferPointer, mode: mode_t) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return writeAll(fd, data)
+    }
+
+    static func writeAll(_ fd: Int32, _ data: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < data.count {
+            let written = write(fd, data.baseAddress! + offset, data.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
+    }
+
+    static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+            if result.count > limit { return nil }
+        }
+    }
+
+    /// Removes a directory tree without following symlinks.
+    static func removeTree(_ path: String) {
+        if let info = lstatus(path), (info.st_mode & S_IFMT) == S_IFDIR {
+            if let dir = opendir(path) {
+                while let entry = readdir(dir) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                    if name != "." && name != ".." { removeTree(path + "/" + name) }
+                }
+                closedir(dir)
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CLauncherSupport
+import Glibc
+import PayloadFormat
+
+/// The running executable, mapped read-only, with its trailer parsed.
+struct SelfImage {
+    let trailer: Trailer
+    let bytes: UnsafeRawBufferPointer
+
+    init() throws(LauncherError) {
+        let fd = launcher_open_self()
+        guard fd >= 0 else { throw .runtime(systemError("cannot open its own executable")) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .runtime(systemError("cannot stat its own executable")) }
+        let size = Int(info.st_size)
+        guard size >= Format.trailerSize else { throw .damaged("no bundle trailer at the end of the file") }
+
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw .runtime(systemError("cannot map its own executable"))
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+        do {
+            trailer = try Trailer(decoding: UnsafeRawBufferPointer(rebasing: bytes[(size - Format.trailerSize)...]), fileSize: size)
+        } catch {
+            throw .damaged(error.description)
+        }
+    }
+
+    func compressed(_ section: Section) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[section.offset..<section.offset + section.compressedSize])
+    }
+
+    /// Checks and inflates a section into memory that lives as long as the process.
+    func inflate(_ section: Section, name: String) throws(LauncherError) -> UnsafeRawBufferPointer {
+        let source = compressed(section)
+        guard Checksum.crc32(source) == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(section.uncompressedSize, 1), alignment: 16)
+        let exact = UnsafeMutableRawBufferPointer(rebasing: output[0..<section.uncompressedSize])
+        do {
+            try Zlib.decompress(source, into: exact)
+        } catch {
+            throw .damaged("\(name) section: \(error.description)")
+        }
+        return UnsafeRawBufferPointer(exact)
+    }
+}

@@ -1,0 +1,115 @@
+/// One file in an archive (layout in Format.swift).
+public struct ArchiveEntry: Equatable, Sendable {
+    public var path: String
+    public var kind: EntryKind
+    public var data: [UInt8]
+
+    public init(path: String, kind: EntryKind = .file, data: [UInt8]) {
+        self.path = path
+        self.kind = kind
+        self.data = data
+    }
+}
+
+public enum ArchiveWriter {
+    /// Serializes entries sorted by path, so the same files always give the same bytes.
+    /// Paths must be unique and valid (`validate`).
+    public static func write(entries: [ArchiveEntry], metadata: [UInt8]) throws(FormatError) -> [UInt8] {
+        let sorted = entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        for (index, entry) in sorted.enumerated() {
+            try validate(path: entry.path, kind: entry.kind)
+            if index > 0, sorted[index - 1].path == entry.path {
+                throw .corrupt("duplicate path \(entry.path)")
+            }
+        }
+        let recordsSize = sorted.reduce(0) { $0 + Format.entryRecordSize + $1.path.utf8.count }
+        var dataOffset = Format.archiveHeaderSize + metadata.count + recordsSize
+
+        var out = ByteWriter()
+        out.append(Format.archiveMagic)
+        out.append(Format.archiveVersion)
+        out.append(UInt32(sorted.count))
+        out.append(UInt32(metadata.count))
+        out.append(metadata)
+        for entry in sorted {
+            out.append(entry.kind.rawValue)
+            out.appendZeros(3)
+            out.append(UInt32(entry.path.utf8.count))
+            out.append(UInt64(dataOffset))
+            out.append(UInt64(entry.data.count))
+            out.append(Array(entry.path.utf8))
+            dataOffset += entry.data.count
+        }
+        for entry in sorted { out.append(entry.data) }
+        return out.bytes
+    }
+
+    /// Relative paths with no empty, "." or ".." parts, so no entry can name a place
+    /// outside the folder it is extracted to. Builtin entries name absolute paths.
+    public static func validate(path: String, kind: EntryKind) throws(FormatError) {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if kind == .builtin {
+            guard parts.first == "" else { throw .corrupt("builtin path \(path) is not absolute") }
+            parts.removeFirst()
+        }
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
+              !path.utf8.contains(0)
+        else { throw .corrupt("invalid entry path \(path)") }
+    }
+}
+
+/// A parsed archive. Entry data stays in the caller's buffer: nothing is copied.
+public struct ArchiveReader {
+    public struct Entry {
+        public let path: String
+        public let kind: EntryKind
+        public let data: UnsafeRawBufferPointer
+    }
+
+    public let metadata: UnsafeRawBufferPointer
+    public let entries: [Entry]
+
+    /// The buffer must outlive the reader.
+    public init(_ buffer: UnsafeRawBufferPointer) throws(FormatError) {
+        let reader = ByteReader(buffer: buffer, what: "archive")
+        guard matches(try reader.bytes(at: 0, count: 8), Format.archiveMagic) else {
+            throw .corrupt("archive has no magic")
+        }
+        let version = try reader.integer(UInt32.self, at: 8)
+        guard version == Format.archiveVersion else { throw .unsupportedVersion(version) }
+        let count = Int(try reader.integer(UInt32.self, at: 12))
+        let metadataLength = Int(try reader.integer(UInt32.self, at: 16))
+        metadata = try reader.bytes(at: Format.archiveHeaderSize, count: metadataLength)
+
+        // Every record takes at least 24 bytes: a count larger than that can hold is a lie.
+        guard count <= buffer.count / Format.entryRecordSize else { throw .corrupt("entry count \(count)") }
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        var cursor = Format.archiveHeaderSize + metadataLength
+        for _ in 0..<count {
+            guard let kind = EntryKind(rawValue: try reader.integer(UInt8.self, at: cursor)) else {
+                throw .corrupt("unknown entry kind")
+            }
+            let pathLength = Int(try reader.integer(UInt32.self, at: cursor + 4))
+            let dataOffset = try reader.offset(try reader.integer(UInt64.self, at: cursor + 8), "data offset")
+            let dataLength = try reader.offset(try reader.integer(UInt64.self, at: cursor + 16), "data length")
+            let pathBytes = try reader.bytes(at: cursor + Format.entryRecordSize, count: pathLength)
+            guard let path = String(validating: pathBytes, as: UTF8.self) else {
+                throw .corrupt("entry path is not UTF-8")
+            }
+            try ArchiveWriter.validate(path: path, kind: kind)
+            if let previous = entries.last, !previous.path.utf8.lexicographicallyPrecedes(path.utf8) {
+                throw .corrupt("entries out of order at \(path)")
+            }
+            entries.append(Entry(path: path, kind: kind, data: try reader.bytes(at: dataOffset, count: dataLength)))
+            cursor += Format.entryRecordSize + pathLength
+        }
+        self.entries = entries
+    }
+
+    public var metadataText: String { String(decoding: metadata, as: UTF8.self) }
+
+    public func entry(_ path: String) -> Entry? {
+        entries.first { $0.path == path }
+    }
+}

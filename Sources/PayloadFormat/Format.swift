@@ -1,0 +1,94 @@
+/// The on-disk format of a bundled app, shared by the `bundle` CLI (writer) and the
+/// launcher (reader). No dependencies beyond zlib and no Foundation, so the launcher
+/// stays small. `Templates/bootstrap.js` parses the archive layout below in JavaScript.
+///
+/// # Output file
+///
+///     launcher ELF | runtime section | app section | trailer (120 bytes)
+///
+/// Each section is one zlib stream (RFC 1950) of an *archive* (layout below). The
+/// launcher finds both by reading the fixed-size trailer at the very end of its own
+/// file, so appending the sections never touches the ELF.
+///
+/// # Trailer (little-endian, 120 bytes, the last bytes of the file)
+///
+///     offset size field
+///          0    8 magic "BNDLTRL\0"
+///          8    2 format version (1)
+///         10    2 flags (bit 0: the runtime section carries libnode and its libraries)
+///         12    4 reserved, 0
+///         16    8 runtime section offset from the start of the file
+///         24    8 runtime section size (compressed)
+///         32    8 runtime archive size (uncompressed)
+///         40    4 CRC-32 of the runtime section's compressed bytes
+///         44    4 CRC-32 of the app section's compressed bytes
+///         48    8 app section offset from the start of the file
+///         56    8 app section size (compressed)
+///         64    8 app archive size (uncompressed)
+///         72   32 runtime digest: SHA-256 of the runtime section, names its cache directory
+///        104    4 CRC-32 of trailer bytes 0..<104
+///        108    4 reserved, 0
+///        112    8 magic "BNDLEND\0"
+///
+/// # Archive (little-endian; what a section inflates to)
+///
+///     offset size field
+///          0    8 magic "BNDLARC\0"
+///          8    4 archive version (1)
+///         12    4 entry count N
+///         16    4 metadata length M
+///         20    M metadata (UTF-8; the app archive: a JSON object, see `AppMetadata`
+///                 in BundlerCore; the runtime archive: library paths in load order,
+///                 one per line)
+///     then N entry records, sorted by path bytes, paths unique:
+///          0    1 kind (see `EntryKind`)
+///          1    3 reserved, 0
+///          4    4 path length P
+///          8    8 data offset from the start of the archive
+///         16    8 data length
+///         24    P path (UTF-8, relative, '/'-separated, no empty, '.' or '..' parts;
+///                 `builtin` entries: absolute)
+///     then the entries' data.
+///
+/// Every offset and length is checked against the buffer before use; a reader never
+/// trusts its input.
+public enum Format {
+    public static let version: UInt16 = 1
+    public static let archiveVersion: UInt32 = 1
+    public static let trailerMagic: [UInt8] = Array("BNDLTRL\0".utf8)
+    public static let trailerEndMagic: [UInt8] = Array("BNDLEND\0".utf8)
+    public static let archiveMagic: [UInt8] = Array("BNDLARC\0".utf8)
+    public static let trailerSize = 120
+    public static let archiveHeaderSize = 20
+    public static let entryRecordSize = 24
+}
+
+/// What an archive entry is for.
+public enum EntryKind: UInt8, Sendable, CaseIterable {
+    /// A file of the app (app archive), served under the virtual root.
+    case file = 0
+    /// The bootstrap script the launcher runs first (app archive, path "bootstrap.js").
+    case bootstrap = 1
+    /// A shared library the launcher loads, in the order the metadata lists (runtime
+    /// archive). The last one loaded exports `bundle_embed_run`.
+    case library = 2
+    /// A file libnode reads from a fixed absolute path (runtime archive), served from
+    /// memory instead of the disk.
+    case builtin = 3
+}
+
+/// Why a bundled file cannot be read. The text names what is wrong; the caller adds
+/// which file.
+public enum FormatError: Error, Equatable, CustomStringConvertible {
+    case truncated(String)
+    case corrupt(String)
+    case unsupportedVersion(UInt32)
+
+    public var description: String {
+        switch self {
+        case .truncated(let what): return "truncated (\(what))"
+        case .corrupt(let what): return "corrupt (\(what))"
+        case .unsupportedVersion(let v): return "written by a newer bundle (format version \(v))"
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Testing
+@testable import PayloadFormat
+
+@Suite struct ArchiveTests {
+    let entries = [
+        ArchiveEntry(path: "node_modules/pkg/index.js", data: Array("module.exports = 1\n".utf8)),
+        ArchiveEntry(path: "app.js", data: Array("require('pkg')\n".utf8)),
+        ArchiveEntry(path: "bootstrap.js", kind: .bootstrap, data: Array("'use strict'".utf8)),
+        ArchiveEntry(path: "empty.txt", data: []),
+        ArchiveEntry(path: "ünïcode dir/file name.json", data: Array("{}".utf8)),
+    ]
+
+    func read(_ bytes: [UInt8]) throws -> [ArchiveEntry] {
+        try bytes.withUnsafeBytes { buffer in
+            try ArchiveReader(buffer).entries.map { ArchiveEntry(path: $0.path, kind: $0.kind, data: Array($0.data)) }
+        }
+    }
+
+    @Test func roundTripSortsEntriesAndKeepsMetadata() throws {
+        let bytes = try ArchiveWriter.write(entries: entries, metadata: Array(#"{"entry":"app.js"}"#.utf8))
+        #expect(try read(bytes) == entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
+        let metadata = bytes.withUnsafeBytes { try? ArchiveReader($0).metadataText }
+        #expect(metadata == #"{"entry":"app.js"}"#)
+    }
+
+    @Test func sameEntriesInAnyOrderGiveSameBytes() throws {
+        let forward = try ArchiveWriter.write(entries: entries, metadata: [])
+        let backward = try ArchiveWriter.write(entries: entries.reversed(), metadata: [])
+        #expect(forward == backward)
+    }
+
+    @Test(arguments: ["", "/abs", "a//b", "./a", "a/../b", "..", "a/"])
+    func rejectsPathsThatEscapeOrAreEmpty(path: String) {
+        #expect(throws: FormatError.self) {
+            try ArchiveWriter.write(entries: [ArchiveEntry(path: path, data: [])], metadata: [])
+        }
+    }
+
+    @Test func builtinEntriesNameAbsolutePaths() throws {
+        let bytes = try ArchiveWriter.write(
+            entries: [ArchiveEntry(path: "/usr/share/nodejs/acorn/dist/acorn.js", kind: .builtin, data: [1])], metadata: [])
+        #expect(try read(bytes).first?.path == "/usr/share/nodejs/acorn/dist/acorn.js")
+    }
+
+    @Test func rejectsDuplicatePaths() {
+        #expect(throws: FormatError.self) {
+            try ArchiveWriter.write(entries: [ArchiveEntry(path: "a", data: []), ArchiveEntry(path: "a", data: [1])], metadata: [])
+        }
+    }
+
+    @Test func everyTruncationIsAnErrorNotACrash() throws {
+        let bytes = try ArchiveWriter.write(entries: entries, metadata: Array("meta".utf8))
+        for length in 0..<bytes.count {
+            #expect(throws: FormatError.self) { try read(Array(bytes[0..<length])) }
+        }
+    }
+
+    @Test func everySingleBitFlipInTheHeaderAndIndexIsCaughtOrHarmless() throws {
+        let bytes = try ArchiveWriter.write(entries: entries, metadata: [])
+        let headerAndIndex = bytes.count - entries.reduce(0) { $0 + $1.data.count }
+        for index in 0..<headerAndIndex {
+            for bit in 0..<8 {
+                var damaged = bytes
+                damaged[index] ^= 1 << bit
+                // Either rejected, or parsed into entries that stay inside the buffer.
+                if let parsed = try? read(damaged) {
+                    #expect(parsed.allSatisfy { $0.data.count <= damaged.count })
+                }
+            }
+        }
+    }
+}
