@@ -18,6 +18,9 @@ public struct DependencyScanner {
     /// Whether a '/' here would start a regular expression rather than divide.
     private var regexAllowed = true
     private var references: [Reference] = []
+    /// Open `${` expressions of template literals, each with its count of unclosed '{',
+    /// so code inside them is scanned and the template resumes at the matching '}'.
+    private var templateBraces: [Int] = []
 
     public static func scan(_ source: [UInt8]) -> [Reference] {
         var scanner = DependencyScanner(source: source)
@@ -42,7 +45,24 @@ public struct DependencyScanner {
             case UInt8(ascii: "/"):
                 if regexAllowed { skipRegex() } else { index += 1 }
                 regexAllowed = !regexAllowed
-            case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
+            case UInt8(ascii: "`"):
+                index += 1
+                skipTemplateText()
+                regexAllowed = false
+            case UInt8(ascii: "{") where !templateBraces.isEmpty:
+                templateBraces[templateBraces.count - 1] += 1
+                index += 1
+                regexAllowed = true
+            case UInt8(ascii: "}") where templateBraces.last == 0:
+                templateBraces.removeLast()
+                index += 1
+                skipTemplateText()
+                regexAllowed = false
+            case UInt8(ascii: "}") where !templateBraces.isEmpty:
+                templateBraces[templateBraces.count - 1] -= 1
+                index += 1
+                regexAllowed = true
+            case UInt8(ascii: "'"), UInt8(ascii: "\""):
                 _ = readString()
                 regexAllowed = false
             case _ where isIdentifierByte(byte):
@@ -180,6 +200,23 @@ public struct DependencyScanner {
             index += 1
         }
         return []
+    }
+
+    /// Skips template text up to the closing '`' or into a `${` expression.
+    private mutating func skipTemplateText() {
+        while let byte = peek() {
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\\"): if peek() == UInt8(ascii: "\n") { line += 1 }; index += 1
+            case UInt8(ascii: "\n"): line += 1
+            case UInt8(ascii: "`"): return
+            case UInt8(ascii: "$") where peek() == UInt8(ascii: "{"):
+                index += 1
+                templateBraces.append(0)
+                return
+            default: break
+            }
+        }
     }
 
     private mutating func skipRegex() {

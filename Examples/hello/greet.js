@@ -1,0 +1,2 @@
+const { greeting, punctuation } = require('./greeting.json');
+exports.greet = (name) => `${greeting}, ${name}${punctuation}`;

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// Bad input: one line naming the path, a non-zero exit, nothing written.
+@Suite struct BadInputTests {
+    func bundle(_ arguments: [String], in directory: String) throws -> Outcome {
+        try run(Tools.bundle, arguments, in: directory)
+    }
+
+    func expectOneLineError(_ result: Outcome, naming path: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        #expect(result.stderr.hasPrefix("bundle: error: "), "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(path), "\(result)", sourceLocation: sourceLocation)
+    }
+
+    func entries(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    }
+
+    @Test func missingEntry() throws {
+        let fixture = try Fixture()
+        expectOneLineError(try bundle(["nope.js", "-o", "app"], in: fixture.directory), naming: "nope.js")
+        #expect(try entries(fixture.directory) == [])
+    }
+
+    @Test func entryIsADirectoryWithoutIndex() throws {
+        let fixture = try Fixture(["dir/readme.txt": "x"])
+        expectOneLineError(try bundle(["dir", "-o", "app"], in: fixture.directory), naming: "dir")
+        #expect(try entries(fixture.directory) == ["dir"])
+    }
+
+    @Test func unreadableEntry() throws {
+        let fixture = try Fixture(["secret.js": "1"])
+        chmod(fixture.directory + "/secret.js", 0)
+        // Root reads anything, so the check runs as an unprivileged user.
+        let asUser = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "nobody", "--"] : []
+        let output = try fixture.scratchDirectory("out")
+        chmod(output, 0o777)
+        let result = try run(asUser.first ?? Tools.bundle, Array(asUser.dropFirst()) + (asUser.isEmpty ? [] : [Tools.bundle])
+                             + ["secret.js", "-o", output + "/app"], in: fixture.directory)
+        expectOneLineError(result, naming: "secret.js")
+        #expect(try entries(output) == [])
+    }
+
+    @Test func outputDirectoryMissing() throws {
+        let fixture = try Fixture(["app.js": "1"])
+        expectOneLineError(try bundle(["app.js", "-o", "no/such/dir/app"], in: fixture.directory), naming: "no/such/dir")
+        #expect(try entries(fixture.directory) == ["app.js"])
+    }
+
+    @Test func outputNamingTheEntryIsRefusedAndTheEntryKept() throws {
+        let fixture = try Fixture(["app.js": "console.log(1)\n", "lib.js": "1"])
+        for target in ["app.js", "lib.js"] {
+            expectOneLineError(try bundle(["app.js", "-o", target, "--force"], in: fixture.directory), naming: target)
+        }
+        #expect(try String(contentsOfFile: fixture.directory + "/app.js", encoding: .utf8) == "console.log(1)\n")
+        #expect(try entries(fixture.directory) == ["app.js", "lib.js"])
+    }
+
+    @Test func outputThatIsADirectory() throws {
+        let fixture = try Fixture(["app.js": "1", "out/keep": "k"])
+        expectOneLineError(try bundle(["app.js", "-o", "out"], in: fixture.directory), naming: "out")
+        #expect(try entries(fixture.directory + "/out") == ["keep"])
+    }
+
+    @Test func anExistingFileIsNotOverwrittenBySurprise() throws {
+        let fixture = try Fixture(["app.js": "1", "notes.txt": "precious"])
+        expectOneLineError(try bundle(["app.js", "-o", "notes.txt"], in: fixture.directory), naming: "notes.txt")
+        #expect(try String(contentsOfFile: fixture.directory + "/notes.txt", encoding: .utf8) == "precious")
+        // A previous output is rebuilt without ceremony.
+        let output = fixture.directory + "/../" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        #expect(try bundle(["app.js", "-o", output], in: fixture.directory).status == 0)
+        #expect(try bundle(["app.js", "-o", output], in: fixture.directory).status == 0)
+    }
+
+    @Test func missingArgumentsPrintUsage() throws {
+        let result = try run(Tools.bundle, [])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("Usage: bundle"))
+    }
+}
