@@ -27,7 +27,7 @@ public struct AppCollector {
         canonical = canonicalPath
     }
 
-    public func collect(entry: String, excluding excluded: Set<String> = []) throws -> CollectedApp {
+    public func collect(entry: String) throws -> CollectedApp {
         var state = State()
         state.add(entry, scan: true)
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
@@ -49,7 +49,7 @@ public struct AppCollector {
                 }
             }
         }
-        let files = state.included.subtracting(excluded).sorted()
+        let files = state.included.sorted()
         return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics)
     }
 

@@ -113,37 +113,31 @@ public struct DependencyScanner {
         }
     }
 
-    /// After `import`/`export`: the specifier is the string after `from`, or the first
-    /// token for a bare `import 'x'`. Declarations (`export const x = '…'`) end the search.
+    /// After `import`/`export`: the specifier is the string right after the keyword
+    /// (`import 'x'`) or after `from`. Declarations (`export const x = '…'`) end the search.
     private mutating func moduleClause(line startLine: Int) {
         let save = (index, line)
-        var sawFrom = false
-        var first = true
-        while let byte = peek() {
+        defer { (index, line) = save }
+        var expectsSpecifier = true
+        while true {
             skipTrivia()
-            guard let current = peek() else { break }
+            guard let current = peek() else { return }
             if current == UInt8(ascii: "'") || current == UInt8(ascii: "\"") {
                 let text = readString()
-                if sawFrom || first {
-                    references.append(Reference(specifier: text, kind: .staticImport, line: startLine))
-                    return
-                }
-                break
+                if expectsSpecifier { references.append(Reference(specifier: text, kind: .staticImport, line: startLine)) }
+                return
             }
             if isIdentifierByte(current) {
                 let word = readIdentifier()
-                if ["const", "let", "var", "function", "class", "default", "async"].contains(word) && !sawFrom { break }
-                sawFrom = word == "from"
-            } else if current == UInt8(ascii: "{") || current == UInt8(ascii: "}") || current == UInt8(ascii: ",") || current == UInt8(ascii: "*") {
+                if ["const", "let", "var", "function", "class", "default", "async"].contains(word) { return }
+                expectsSpecifier = word == "from"
+            } else if [UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ","), UInt8(ascii: "*")].contains(current) {
                 index += 1
-                sawFrom = false
+                expectsSpecifier = false
             } else {
-                break
+                return
             }
-            first = false
-            _ = byte
         }
-        (index, line) = save
     }
 
     /// `( 'literal' )` starting at '(' → the literal; anything else → nil.

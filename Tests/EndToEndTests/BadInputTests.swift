@@ -78,6 +78,7 @@ import Testing
     @Test func missingArgumentsPrintUsage() throws {
         let result = try run(Tools.bundle, [])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("Usage: bundle"))
+        #expect(result.stderr.contains("Missing expected argument '<entry>'"))
+        #expect(result.stderr.contains("USAGE: bundle"))
     }
 }

@@ -1,0 +1,1067 @@
+'use strict';
+// The first JavaScript that runs inside a bundled app.
+//
+// The launcher compiles this file as a function body with the parameters
+// (process, internalRequire, archive) and calls it once:
+//   process          the real process; process.argv is [execPath, ...userArgs]
+//   internalRequire  node's builtin loader, which can load node's 'internal/...'
+//                    modules (plain `require` under the tests, with --expose-internals)
+//   archive          SharedArrayBuffer (or ArrayBuffer) holding the app archive, layout
+//                    in Sources/PayloadFormat/Format.swift ("Archive")
+// A fourth argument, only given by the bootstrap itself, says what else to start: a
+// worker thread ({ role: 'worker', ... }, see "Worker threads") or the hooks thread of
+// the module.register() fallback ({ role: 'hooks' }, see "ES modules").
+//
+// It shows the app's files, read-only, under VIRTUAL_ROOT to node's CommonJS and ES
+// module loaders and to the `fs` module, then runs the entry the way `node app.js`
+// would. File data is never copied at startup: the index keeps offsets and files are
+// decoded on use.
+
+const VIRTUAL_ROOT = '/$bundle';
+const FILE = 'file';
+const DIRECTORY = 'directory';
+const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
+
+const fs = internalRequire('fs');
+const path = internalRequire('path');
+const Module = internalRequire('module');
+const url = internalRequire('url');
+const util = internalRequire('util');
+const os = internalRequire('os');
+const { Buffer } = internalRequire('buffer');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+let systemErrorMap = null; // errno -> [code, description], made on the first error
+
+const app = parseArchive(archive);
+const vfs = createVirtualFs(archive, app.files);
+if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); // eslint-disable-line no-restricted-syntax
+// Before any app code: node's loaders read modules through the public `fs`, and a
+// module loaded before the patch would be read from the real disk.
+patchFs(vfs);
+const resolver = installModuleLoader(vfs);
+const esm = installEsmLoader(vfs, resolver);
+quietLoaderWarnings();
+installWorkerSupport();
+// ES modules see builtins through a copy of their exports; refresh it.
+Module.syncBuiltinESMExports();
+
+if (launch.role === 'worker') {
+  runWorker(launch);
+} else {
+  runMain(mainFromArguments());
+}
+
+// The module to run and process.argv as `node <module> args` would have them. A child
+// of the app, started by child_process.fork(), cluster or spawn(process.execPath, ...)
+// on a bundled module, runs `app /$bundle/<module> args`: when the first argument is a
+// path under the virtual root that names a module of the archive, that module runs
+// instead of the entry (node options in front of it: see embed.cc). Every other command
+// line reaches the entry untouched, `./app --version` included.
+function mainFromArguments() {
+  const first = process.argv[1];
+  if (typeof first === 'string' && first.startsWith(`${VIRTUAL_ROOT}/`)) {
+    const requested = path.resolve(first);
+    let found = null;
+    try {
+      found = resolver.resolveFilename(requested, null, true);
+    } catch {
+      // not a module of the archive: an argument for the entry
+    }
+    if (found) {
+      process.argv[1] = requested;
+      return found;
+    }
+  }
+  const entryPath = `${VIRTUAL_ROOT}/${app.entry}`;
+  process.argv.splice(1, 0, entryPath);
+  return entryPath;
+}
+
+// MARK: - Archive
+
+function parseArchive(buffer) {
+  const MAGIC = 'BNDLARC\0';
+  const VERSION = 1;
+  const HEADER_SIZE = 20;
+  const RECORD_SIZE = 24;
+  const KIND_FILE = 0;
+  const KIND_BOOTSTRAP = 1; // this script, which worker threads compile again; 2 and 3: runtime archive
+
+  const isArrayBuffer = buffer instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer);
+  if (!isArrayBuffer) throw corruptArchive('expected an ArrayBuffer');
+  const size = buffer.byteLength;
+  const view = new DataView(buffer);
+  const bytes = new Uint8Array(buffer);
+  // `what` and `index` name the part; the message is only built when it is needed.
+  const need = (offset, length, what, index = '') => {
+    if (offset + length > size) {
+      throw corruptArchive(`truncated (${what}${index} needs bytes ${offset}..<${offset + length}, ` +
+        `the archive has ${size})`);
+    }
+  };
+  const readUint64 = (offset) =>
+    view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
+
+  need(0, HEADER_SIZE, 'header');
+  if (Buffer.from(buffer, 0, MAGIC.length).toString('latin1') !== MAGIC) {
+    throw corruptArchive('bad magic, not a bundle archive');
+  }
+  const version = view.getUint32(8, true);
+  if (version !== VERSION) {
+    throw corruptArchive(`unsupported archive version ${version} (this bootstrap reads ${VERSION})`);
+  }
+  const count = view.getUint32(12, true);
+  const metadataLength = view.getUint32(16, true);
+  need(HEADER_SIZE, metadataLength, 'metadata');
+  const metadata = parseMetadata(bytes.subarray(HEADER_SIZE, HEADER_SIZE + metadataLength));
+
+  let offset = HEADER_SIZE + metadataLength;
+  // Records are at least RECORD_SIZE bytes each: a garbage count fails here, not after a long loop.
+  need(offset, count * RECORD_SIZE, `${count} entry records`);
+  // Runs once per file of the app (thousands): no allocation per record but the path
+  // string and its index entry. Paths are unique (checked by the index); their order,
+  // which the format also promises, is not something this reader relies on.
+  const text = Buffer.from(buffer, 0, size);
+  const files = [];
+  let bootstrap = null; // { offset, length } of this script in the archive
+  for (let i = 0; i < count; i++) {
+    need(offset, RECORD_SIZE, 'entry record ', i);
+    const kind = view.getUint8(offset);
+    const pathStart = offset + RECORD_SIZE;
+    const pathLength = view.getUint32(offset + 4, true);
+    const dataOffset = readUint64(offset + 8);
+    const dataLength = readUint64(offset + 16);
+    need(pathStart, pathLength, 'path of entry ', i);
+    need(dataOffset, dataLength, 'data of entry ', i);
+    offset = pathStart + pathLength;
+    if (kind === KIND_BOOTSTRAP) bootstrap = { offset: dataOffset, length: dataLength };
+    if (kind !== KIND_FILE) continue;
+    const relative = text.toString('utf8', pathStart, offset);
+    // toString replaces bad UTF-8 with U+FFFD; only then is the strict decoder needed.
+    if (relative.includes('\uFFFD')) decodeUtf8(bytes.subarray(pathStart, offset), `path of entry ${i}`);
+    checkRelativePath(relative, 'path of entry ', i);
+    files.push({ kind: FILE, relative, offset: dataOffset, size: dataLength, ino: files.length + 1 });
+  }
+  if (!files.some((file) => file.relative === metadata.entry)) {
+    throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
+  }
+  return { entry: metadata.entry, files, bootstrap };
+}
+
+function parseMetadata(bytes) {
+  let metadata;
+  try {
+    metadata = JSON.parse(decodeUtf8(bytes, 'metadata'));
+  } catch (err) {
+    if (err.message.startsWith('bundle:')) throw err;
+    throw corruptArchive(`metadata is not JSON (${err.message})`);
+  }
+  if (metadata === null || typeof metadata !== 'object' || typeof metadata.entry !== 'string') {
+    throw corruptArchive('metadata names no "entry"');
+  }
+  checkRelativePath(metadata.entry, 'metadata "entry"');
+  return metadata;
+}
+
+function checkRelativePath(relative, what, index = '') {
+  // An empty, "." or ".." part anywhere, or a NUL.
+  if (/(?:^|\/)\.{0,2}(?:\/|$)|\0/.test(relative)) {
+    throw corruptArchive(`${what}${index} is not a relative path: ${JSON.stringify(relative)}`);
+  }
+}
+
+function decodeUtf8(bytes, what) {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw corruptArchive(`${what} is not UTF-8`);
+  }
+}
+
+function corruptArchive(what) {
+  return new Error(`bundle: corrupt archive: ${what}`);
+}
+
+// MARK: - Virtual file system
+
+// The archive's files as a read-only tree. Its functions take absolute, normalized
+// virtual paths; `shown` is the path as the caller wrote it, which node's errors quote.
+function createVirtualFs(buffer, files) {
+  // Relative path ('' for the root) -> node: the files and the directories they imply.
+  // Keyed by the strings parseArchive made, as this runs for every file of the app.
+  const nodes = new Map([['', { kind: DIRECTORY, ino: files.length + 1 }]]);
+  for (const file of files) {
+    const existing = nodes.get(file.relative);
+    if (existing !== undefined) {
+      const problem = existing.kind === FILE ? 'appears twice' : 'is both a file and a directory';
+      throw corruptArchive(`${file.relative} ${problem}`);
+    }
+    nodes.set(file.relative, file);
+    for (let dir = parentKey(file.relative); ; dir = parentKey(dir)) {
+      const parent = nodes.get(dir);
+      if (parent?.kind === DIRECTORY) break;
+      if (parent !== undefined) throw corruptArchive(`${dir} is both a file and a directory`);
+      nodes.set(dir, { kind: DIRECTORY, ino: files.length + nodes.size + 1 });
+    }
+  }
+  const nodeAt = (p) => (p === VIRTUAL_ROOT ? nodes.get('')
+    : p.startsWith(`${VIRTUAL_ROOT}/`) ? nodes.get(p.slice(VIRTUAL_ROOT.length + 1)) : undefined);
+
+  // Directory listings, built on the first readdir: most apps never list their files.
+  let listings = null;
+  const listingOf = (dirPath) => {
+    if (listings === null) {
+      listings = new Map();
+      for (const [key, node] of nodes) {
+        if (key === '') continue;
+        const parent = parentKey(key);
+        if (!listings.has(parent)) listings.set(parent, []);
+        const name = key.slice(key.lastIndexOf('/') + 1);
+        listings.get(parent).push({ name, isDirectory: node.kind === DIRECTORY });
+      }
+      const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      for (const listing of listings.values()) listing.sort(byName);
+    }
+    return listings.get(dirPath === VIRTUAL_ROOT ? '' : dirPath.slice(VIRTUAL_ROOT.length + 1)) ?? [];
+  };
+
+  // Like the kernel: ENOTDIR when the path goes through a file, else ENOENT.
+  const missing = (p, shown, syscall) => {
+    for (let dir = path.dirname(p); dir !== VIRTUAL_ROOT && dir !== '/'; dir = path.dirname(dir)) {
+      if (nodeAt(dir)?.kind === FILE) return systemError('ENOTDIR', syscall, shown);
+    }
+    return systemError('ENOENT', syscall, shown);
+  };
+  const lookup = (p, shown, syscall) => {
+    const node = nodeAt(p);
+    if (node === undefined) throw missing(p, shown, syscall);
+    return node;
+  };
+  // A view into the archive, not a copy: callers that hand bytes to the app copy them.
+  const contents = (file) => Buffer.from(buffer, file.offset, file.size);
+
+  return {
+    find: nodeAt,
+    isFile: (p) => nodeAt(p)?.kind === FILE,
+    isDirectory: (p) => nodeAt(p)?.kind === DIRECTORY,
+    lookup,
+    contents,
+    stat: (p, shown = p, syscall = 'stat') => statsOf(lookup(p, shown, syscall)),
+    statsOf,
+    readFile(p, shown = p) {
+      const node = lookup(p, shown, 'open');
+      if (node.kind === DIRECTORY) throw systemError('EISDIR', 'read');
+      return contents(node);
+    },
+    readText: (p) => contents(lookup(p, p, 'open')).toString('utf8'),
+    readdir(p, shown = p) {
+      const node = lookup(p, shown, 'scandir');
+      if (node.kind !== DIRECTORY) throw systemError('ENOTDIR', 'scandir', shown);
+      return listingOf(p);
+    },
+  };
+
+  function statsOf(node) {
+    const isDirectory = node.kind === DIRECTORY;
+    const size = isDirectory ? 0 : node.size;
+    const epoch = 0; // no timestamps in the archive: same bytes, same stats
+    return Object.assign(Object.create(fs.Stats.prototype), {
+      dev: 0,
+      mode: isDirectory ? fs.constants.S_IFDIR | 0o555 : fs.constants.S_IFREG | 0o444,
+      nlink: 1,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      rdev: 0,
+      blksize: 4096,
+      ino: node.ino,
+      size,
+      blocks: Math.ceil(size / 512),
+      atimeMs: epoch, mtimeMs: epoch, ctimeMs: epoch, birthtimeMs: epoch,
+      atime: new Date(epoch), mtime: new Date(epoch), ctime: new Date(epoch), birthtime: new Date(epoch),
+    });
+  }
+}
+
+// 'a/b/c' -> 'a/b', 'a' -> '' (archive paths are normalized: plain slicing is enough).
+function parentKey(key) {
+  const slash = key.lastIndexOf('/');
+  return slash === -1 ? '' : key.slice(0, slash);
+}
+
+function isVirtualPath(p) {
+  return p === VIRTUAL_ROOT || p.startsWith(`${VIRTUAL_ROOT}/`);
+}
+
+// A path argument as node would take it (string, Buffer, file: URL), or null.
+function pathString(p) {
+  if (typeof p === 'string') return p;
+  if (p instanceof Uint8Array) return Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8');
+  if (p !== null && typeof p === 'object' && typeof p.href === 'string' && p.protocol === 'file:') {
+    try {
+      return url.fileURLToPath(p);
+    } catch {
+      return null; // the original function reports the bad URL
+    }
+  }
+  return null;
+}
+
+// { path, shown } when the argument names something under the virtual root, else null.
+function virtualTarget(p) {
+  const shown = pathString(p);
+  if (shown === null || !shown.startsWith(VIRTUAL_ROOT)) return null; // the fast path for real files
+  const resolved = path.resolve(shown);
+  return isVirtualPath(resolved) ? { path: resolved, shown } : null;
+}
+
+// Errors shaped like libuv's through node: "ENOENT: no such file or directory, open '/x'".
+function systemError(code, syscall, filePath, dest) {
+  const errno = -os.constants.errno[code];
+  systemErrorMap ??= util.getSystemErrorMap();
+  const description = systemErrorMap.get(errno)?.[1] ?? code;
+  let message = `${code}: ${description}, ${syscall}`;
+  if (filePath !== undefined) message += ` '${filePath}'`;
+  if (dest !== undefined) message += ` -> '${dest}'`;
+  const error = new Error(message);
+  Object.assign(error, { errno, syscall, code });
+  if (filePath !== undefined) error.path = filePath;
+  if (dest !== undefined) error.dest = dest;
+  return error;
+}
+
+// Errors shaped like node's own: the stack reads "TypeError [CODE]: message".
+function nodeError(Base, code, message) {
+  const error = new Base(message);
+  error.name = `${Base.name} [${code}]`;
+  error.stack; // eslint-disable-line no-unused-expressions -- formats the stack with that name
+  delete error.name;
+  error.code = code;
+  return error;
+}
+
+// MARK: - fs patches
+
+// Every patched function keeps the original's behaviour for real paths and answers
+// virtual ones from `vfs`. One implementation per operation; `install` wraps it in the
+// flavours node offers: fs.xSync, fs.x(…, callback), fs.promises.x.
+function patchFs(vfs) {
+  const VIRTUAL_FD_BASE = 0x60000000; // far above real fds (Linux caps them at fs.nr_open, 2^20 by default)
+  const openFiles = new Map();
+  let nextFd = VIRTUAL_FD_BASE;
+  const writeRealFile = fs.writeFileSync; // copyFile out of the archive, before the patch
+
+  // Which arguments make a call ours; null sends it to the original function.
+  const firstPath = (args) => virtualTarget(args[0]);
+  const virtualFd = (args) => openFiles.get(args[0]) ?? null;
+  const pathOrFd = (args) => firstPath(args) ?? virtualFd(args);
+  const bothPaths = (args) => ({
+    source: virtualTarget(args[0]),
+    dest: virtualTarget(args[1]),
+    shown: [pathString(args[0]), pathString(args[1])],
+  });
+  const eitherPath = (args) => {
+    const paths = bothPaths(args);
+    return paths.source || paths.dest ? paths : null;
+  };
+  const secondPath = (args) => (virtualTarget(args[1]) ? bothPaths(args) : null); // symlink(target, path)
+  const readOnly = (syscall) => (target) => {
+    throw systemError('EROFS', syscall, target.shown);
+  };
+  const readOnlyTwoPaths = (syscall) => ({ shown }) => {
+    throw systemError('EROFS', syscall, shown[0], shown[1]);
+  };
+
+  const operations = {
+    readFile(target, [, options]) {
+      const { encoding, flag = 'r' } = typeof options === 'string' ? { encoding: options } : options ?? {};
+      if (isWriteFlag(flag)) throw systemError('EROFS', 'open', target.shown);
+      const bytes = target.fd === undefined ? vfs.readFile(target.path, target.shown) : readRest(target);
+      return encoding && encoding !== 'buffer' ? bytes.toString(encoding) : Buffer.from(bytes);
+    },
+    stat: statAs('stat'),
+    lstat: statAs('lstat'), // no symlinks in the archive
+    readdir(target, [, options]) {
+      const { encoding, withFileTypes } = typeof options === 'string' ? { encoding: options } : options ?? {};
+      return vfs.readdir(target.path, target.shown).map(({ name, isDirectory }) => {
+        const shownName = encoding === 'buffer' ? Buffer.from(name) : name;
+        if (!withFileTypes) return shownName;
+        const type = isDirectory ? fs.constants.UV_DIRENT_DIR : fs.constants.UV_DIRENT_FILE;
+        return new fs.Dirent(shownName, type, target.shown, target.shown);
+      });
+    },
+    // No symlinks in the archive: the real path is the normalized path.
+    realpath: (target, [, options]) => realpath(target, options, 'lstat'),
+    realpathNative: (target, [, options]) => realpath(target, options, 'realpath'),
+    access(target, [, mode = fs.constants.F_OK]) {
+      const node = vfs.lookup(target.path, target.shown, 'access');
+      if (mode & fs.constants.W_OK) throw systemError('EROFS', 'access', target.shown);
+      if (mode & fs.constants.X_OK && node.kind === FILE) throw systemError('EACCES', 'access', target.shown);
+    },
+    exists: (target) => vfs.find(target.path) !== undefined,
+    open(target, [, flags = 'r']) {
+      if (isWriteFlag(flags)) throw systemError('EROFS', 'open', target.shown);
+      const node = vfs.lookup(target.path, target.shown, 'open');
+      const fd = nextFd++;
+      openFiles.set(fd, { fd, node, position: 0 });
+      return fd;
+    },
+    read: (file, args) => readFromFile(file, readRequest(args.slice(1))),
+    fstat: (file) => vfs.statsOf(file.node),
+    close(file) {
+      openFiles.delete(file.fd);
+    },
+    mkdir(target, [, options]) {
+      const recursive = typeof options === 'object' && options?.recursive;
+      if (recursive && vfs.isDirectory(target.path)) return undefined; // `mkdir -p` of what exists
+      throw systemError('EROFS', 'mkdir', target.shown);
+    },
+    copyFile({ source, dest, shown }, [, , mode = 0]) {
+      if (dest !== null || source === null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
+      const flag = mode & fs.constants.COPYFILE_EXCL ? 'wx' : 'w';
+      writeRealFile(shown[1], Buffer.from(vfs.readFile(source.path, source.shown)), { flag });
+    },
+  };
+
+  // Only statSync and lstatSync know throwIfNoEntry.
+  function statAs(syscall) {
+    return (target, [, options], flavour) => {
+      if (flavour === 'sync' && options?.throwIfNoEntry === false && !vfs.find(target.path)) return undefined;
+      return vfs.stat(target.path, target.shown, syscall);
+    };
+  }
+
+  function realpath(target, options, syscall) {
+    vfs.lookup(target.path, target.shown, syscall);
+    const encoding = typeof options === 'string' ? options : options?.encoding;
+    return encoding === 'buffer' ? Buffer.from(target.path) : target.path;
+  }
+
+  // readFile on an fd reads from where the fd is, like read(2).
+  function readRest(file) {
+    if (file.node.kind !== FILE) throw systemError('EISDIR', 'read');
+    const rest = vfs.contents(file.node).subarray(file.position);
+    file.position += rest.length;
+    return rest;
+  }
+
+  function readFromFile(file, { buffer, offset, length, position }) {
+    if (file.node.kind !== FILE) throw systemError('EISDIR', 'read');
+    const data = vfs.contents(file.node);
+    const sequential = position === null || position === undefined || position === -1;
+    const start = sequential ? file.position : Number(position);
+    const count = Math.max(0, Math.min(length, data.length - start));
+    new Uint8Array(buffer.buffer, buffer.byteOffset + offset, count).set(data.subarray(start, start + count));
+    if (sequential) file.position += count;
+    return count;
+  }
+
+  const all = ['sync', 'callback', 'promise'];
+  const plain = ['sync', 'callback'];
+  const table = [
+    // name, which arguments decide, implementation, flavours
+    ['readFile', pathOrFd, operations.readFile, all],
+    ['stat', firstPath, operations.stat, all],
+    ['lstat', firstPath, operations.lstat, all],
+    ['readdir', firstPath, operations.readdir, all],
+    ['realpath', firstPath, operations.realpath, plain],
+    ['realpath', firstPath, operations.realpathNative, ['promise']],
+    ['access', firstPath, operations.access, all],
+    ['open', firstPath, operations.open, plain],
+    ['fstat', virtualFd, operations.fstat, plain],
+    ['close', virtualFd, operations.close, plain],
+    ['mkdir', firstPath, operations.mkdir, all],
+    ['copyFile', eitherPath, operations.copyFile, all],
+    ['rename', eitherPath, readOnlyTwoPaths('rename'), all],
+    ['link', eitherPath, readOnlyTwoPaths('link'), all],
+    ['symlink', secondPath, readOnlyTwoPaths('symlink'), all],
+    ...[['writeFile', 'open'], ['appendFile', 'open'], ['truncate', 'open'], ['rmdir', 'rmdir'],
+      ['rm', 'rm'], ['unlink', 'unlink'], ['chmod', 'chmod'], ['chown', 'chown'], ['lchown', 'lchown'],
+      ['utimes', 'utime'], ['lutimes', 'lutime'], ['mkdtemp', 'mkdtemp']]
+      .map(([name, syscall]) => [name, firstPath, readOnly(syscall), all]),
+  ];
+  for (const [name, select, implementation, flavours] of table) {
+    for (const flavour of flavours) {
+      const [holder, key] = flavour === 'sync' ? [fs, `${name}Sync`]
+        : flavour === 'callback' ? [fs, name] : [fs.promises, name];
+      install(holder, key, flavour, select, implementation);
+    }
+  }
+  install(fs.realpathSync, 'native', 'sync', firstPath, operations.realpathNative);
+  install(fs.realpath, 'native', 'callback', firstPath, operations.realpathNative);
+  install(fs, 'existsSync', 'sync', firstPath, operations.exists);
+  install(fs, 'readSync', 'sync', virtualFd, operations.read);
+  // fs.exists hands its callback a boolean and no error.
+  replace(fs, 'exists', (original) => function exists(p, callback) {
+    const target = firstPath([p]);
+    if (target === null) return Reflect.apply(original, this, arguments);
+    process.nextTick(callback, operations.exists(target));
+  });
+  // fs.read hands its callback (error, bytesRead, buffer).
+  replace(fs, 'read', (original) => function read(fd, ...args) {
+    const file = virtualFd([fd]);
+    if (file === null) return Reflect.apply(original, this, arguments);
+    const callback = args.pop();
+    if (typeof callback !== 'function') throw invalidCallback(callback);
+    const request = readRequest(args);
+    let error = null;
+    let bytesRead;
+    try {
+      bytesRead = readFromFile(file, request);
+    } catch (err) {
+      error = hideBootstrapFrames(err, read);
+    }
+    process.nextTick(callback, error, bytesRead, request.buffer);
+  });
+  function install(holder, key, flavour, select, implementation) {
+    const makeWrapper = { sync: syncWrapper, callback: callbackWrapper, promise: promiseWrapper }[flavour];
+    replace(holder, key, (original) => makeWrapper(original, select, implementation, key));
+  }
+}
+
+// Swaps holder[key] for a wrapper around it, keeping the original's properties
+// (realpathSync.native, util.promisify's custom hooks).
+function replace(holder, key, makeWrapper) {
+  const original = holder[key];
+  if (typeof original !== 'function') return; // not in this node version
+  const wrapped = makeWrapper(original);
+  for (const property of Reflect.ownKeys(original)) {
+    if (property !== 'length' && property !== 'prototype') {
+      Object.defineProperty(wrapped, property, Object.getOwnPropertyDescriptor(original, property));
+    }
+  }
+  holder[key] = wrapped;
+}
+
+function syncWrapper(original, select, implementation) {
+  return function patched(...args) {
+    const target = select(args);
+    if (target === null) return Reflect.apply(original, this, args);
+    try {
+      return implementation(target, args, 'sync');
+    } catch (err) {
+      throw hideBootstrapFrames(err, patched);
+    }
+  };
+}
+
+function callbackWrapper(original, select, implementation, name) {
+  return function patched(...args) {
+    const target = select(args);
+    if (target === null) return Reflect.apply(original, this, args);
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    if (callback === undefined && name !== 'close') { // only fs.close may go without
+      throw invalidCallback(args[args.length - 1]);
+    }
+    let error = null;
+    let result;
+    try {
+      result = implementation(target, args, 'callback');
+    } catch (err) {
+      error = hideBootstrapFrames(err, patched);
+    }
+    if (callback) process.nextTick(callback, error, result);
+  };
+}
+
+function promiseWrapper(original, select, implementation) {
+  return async function patched(...args) {
+    const target = select(args);
+    if (target === null) return Reflect.apply(original, this, args);
+    try {
+      return implementation(target, args, 'promise');
+    } catch (err) {
+      throw hideBootstrapFrames(err, patched);
+    }
+  };
+}
+
+// The app should see its own call as the top frame, as with node's fs errors.
+function hideBootstrapFrames(error, patchedFunction) {
+  if (error instanceof Error) Error.captureStackTrace(error, patchedFunction);
+  return error;
+}
+
+function invalidCallback(value) {
+  return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `The "cb" argument must be of type function. Received ${util.inspect(value)}`);
+}
+
+function isWriteFlag(flags) {
+  if (typeof flags === 'number') {
+    const { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
+    return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) !== 0;
+  }
+  return /[wa+]/.test(String(flags));
+}
+
+// fs.read/readSync arguments after the fd: (buffer, offset, length, position),
+// (buffer, { offset, length, position }), ({ buffer, offset, length, position }) or ().
+function readRequest([buffer, offset, length, position]) {
+  if (buffer !== null && typeof buffer === 'object' && !ArrayBuffer.isView(buffer)) {
+    ({ buffer, offset, length, position } = buffer);
+  } else if (offset !== null && typeof offset === 'object') {
+    ({ offset, length, position } = offset);
+  }
+  buffer ??= Buffer.alloc(16384);
+  if (!ArrayBuffer.isView(buffer)) {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "buffer" argument must be an instance of ' +
+      `Buffer, TypedArray, or DataView. Received ${util.inspect(buffer)}`);
+  }
+  offset = Number(offset ?? 0);
+  length = Number(length ?? buffer.byteLength - offset);
+  if (offset < 0 || length < 0 || offset + length > buffer.byteLength) {
+    throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', 'The value of "length" is out of range.');
+  }
+  return { buffer, offset, length, position };
+}
+
+// MARK: - Module loading
+
+function installModuleLoader(vfs) {
+  const resolver = createResolver(vfs);
+  const originalResolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function _resolveFilename(request, parent, isMain, options) {
+    if (!involvesVirtualRoot(request, parent, options)) {
+      return Reflect.apply(originalResolveFilename, this, arguments);
+    }
+    return resolver.resolveFilename(request, parent, isMain, options);
+  };
+
+  const originalLoadJs = Module._extensions['.js'];
+  Module._extensions['.js'] = function loadJs(module, filename) {
+    // node checks "type" with its own package.json reader, which cannot see the archive.
+    if (isVirtualPath(filename) && filename.endsWith('.js')) {
+      const scope = resolver.readPackageScope(filename);
+      if (scope?.data.type === 'module') throw requireEsmError(module, filename, scope, vfs);
+    }
+    return Reflect.apply(originalLoadJs, this, arguments);
+  };
+
+  const originalLoadNative = Module._extensions['.node'];
+  Module._extensions['.node'] = function loadNative(module, filename) {
+    if (isVirtualPath(filename)) return loadNativeAddon(module, filename);
+    return Reflect.apply(originalLoadNative, this, arguments);
+  };
+  return resolver;
+}
+
+function involvesVirtualRoot(request, parent, options) {
+  if (typeof request !== 'string' || request.startsWith('node:') || Module.isBuiltin(request)) return false;
+  if (path.isAbsolute(request) && isVirtualPath(path.resolve(request))) return true;
+  if (typeof parent?.filename === 'string' && isVirtualPath(parent.filename)) return true;
+  const paths = options?.paths;
+  return Array.isArray(paths) && paths.some((p) => typeof p === 'string' && isVirtualPath(path.resolve(p)));
+}
+
+function runMain(mainPath) {
+  // node's rule for its main: .mjs, or not .cjs in a "type": "module" scope.
+  const isEsm = mainPath.endsWith('.mjs') ||
+    (!mainPath.endsWith('.cjs') && resolver.readPackageScope(mainPath)?.data.type === 'module');
+  if (isEsm) return esm.runMain(mainPath);
+  Module._load(mainPath, null, true);
+}
+
+// MARK: - Extension points
+//
+// Native addons: they need dlopen of a real file; a later issue extracts them.
+
+// The launcher will extract addons to a real file (they need dlopen); until then, say so.
+function loadNativeAddon(module, filename) {
+  throw new Error(`bundle: native addon ${filename} cannot be loaded yet`);
+}
+
+// What node's loader throws when `require()` meets an ES module.
+function requireEsmError(module, filename, scope, vfs) {
+  const parentPath = parentOf(module)?.filename;
+  const packageJsonPath = `${scope.dir}/package.json`;
+  const basename = parentPath && path.basename(filename) === path.basename(parentPath)
+    ? filename : path.basename(filename);
+  let message = `require() of ES Module ${filename}${parentPath ? ` from ${parentPath}` : ''} not supported.\n`;
+  // node parses the file to pick its advice; a module with import/export lines gets the short one.
+  if (/^\s*(?:import\s*[\w{*'"]|export\s)/m.test(vfs.readText(filename))) {
+    message += `Instead change the require of ${basename} in ${parentPath} to a dynamic import() ` +
+      'which is available in all CommonJS modules.';
+  } else {
+    message += `${basename} is treated as an ES module file as it is a .js file whose nearest parent ` +
+      'package.json contains "type": "module" which declares all .js files in that package scope as ' +
+      `ES modules.\nInstead either rename ${basename} to end in .cjs, change the requiring code to use ` +
+      'dynamic import() which is available in all CommonJS modules, or change "type": "module" to ' +
+      `"type": "commonjs" in ${packageJsonPath} to treat all .js files as CommonJS (using .mjs for all ` +
+      'ES modules instead).\n';
+  }
+  return nodeError(Error, 'ERR_REQUIRE_ESM', message);
+}
+
+// MARK: - Resolver
+//
+// node's CommonJS resolution (the "require" algorithm in node's docs and the package
+// exports/imports algorithm of its ESM docs) over the archive index. Lookup directories
+// outside the virtual root go to node's own Module._findPath.
+
+function createResolver(vfs) {
+  const CONDITIONS = new Set(['require', 'node', 'node-addons']); // plus "default", always
+  const packageCache = new Map();
+
+  function resolveFilename(request, parent, isMain, options) {
+    const paths = lookupPaths(request, parent, options);
+    const parentPath = parent?.filename;
+    if (request[0] === '#' && parentPath) {
+      const resolved = resolveImports(request, parentPath);
+      if (resolved) return resolved;
+    }
+    const selfResolved = trySelf(parentPath, request);
+    if (selfResolved) return selfResolved;
+    const filename = findPath(request, paths, isMain);
+    if (filename) return filename;
+    throw moduleNotFound(request, parent);
+  }
+
+  function lookupPaths(request, parent, options) {
+    if (!Array.isArray(options?.paths)) return Module._resolveLookupPaths(request, parent) ?? [];
+    if (/^\.\.?\//.test(request)) return options.paths;
+    const paths = [];
+    for (const start of options.paths) {
+      const fakeParent = new Module('', null);
+      fakeParent.paths = Module._nodeModulePaths(start);
+      for (const dir of Module._resolveLookupPaths(request, fakeParent) ?? []) {
+        if (!paths.includes(dir)) paths.push(dir);
+      }
+    }
+    return paths;
+  }
+
+  function findPath(request, paths, isMain) {
+    const absolute = path.isAbsolute(request);
+    const trailingSlash = /(?:^|\/)\.{0,2}$/.test(request);
+    const leavesDir = /^\.\.?(?:\/|$)/.test(request) && path.normalize(request).startsWith('..');
+    for (const dir of absolute ? [''] : paths) {
+      const basePath = path.resolve(dir, request);
+      if (!isVirtualPath(basePath)) {
+        const filename = Module._findPath(request, [dir], isMain);
+        if (filename) return filename;
+        continue;
+      }
+      if (!leavesDir && dir && !vfs.isDirectory(dir)) continue;
+      if (!absolute) {
+        const exported = resolveExports(dir, request);
+        if (exported) return exported;
+      }
+      const filename = (!trailingSlash && (tryFile(basePath) || tryExtensions(basePath))) ||
+        (vfs.isDirectory(basePath) && tryPackage(basePath, request));
+      if (filename) return filename;
+    }
+    return false;
+  }
+
+  function tryFile(filePath) {
+    return vfs.isFile(filePath) ? filePath : false;
+  }
+
+  function tryExtensions(basePath) {
+    for (const extension of Object.keys(Module._extensions)) {
+      const filename = tryFile(basePath + extension);
+      if (filename) return filename;
+    }
+    return false;
+  }
+
+  function tryPackage(dir, request) {
+    const main = readPackage(dir)?.main;
+    if (typeof main !== 'string' || main === '') return tryExtensions(path.resolve(dir, 'index'));
+    const filename = path.resolve(dir, main);
+    const found = tryFile(filename) || tryExtensions(filename) || tryExtensions(path.resolve(filename, 'index'));
+    if (found) return found;
+    const index = tryExtensions(path.resolve(dir, 'index'));
+    const jsonPath = path.resolve(dir, 'package.json');
+    if (!index) {
+      const error = new Error(`Cannot find module '${filename}'. ` +
+        'Please verify that the package.json has a valid "main" entry');
+      Object.assign(error, { code: 'MODULE_NOT_FOUND', path: jsonPath, requestPath: request });
+      throw error;
+    }
+    process.emitWarning(`Invalid 'main' field in '${jsonPath}' of '${main}'. ` +
+      'Please either fix that or report it to the module author', 'DeprecationWarning', 'DEP0128');
+    return index;
+  }
+
+  function readPackage(dir) {
+    if (packageCache.has(dir)) return packageCache.get(dir);
+    const jsonPath = `${dir}/package.json`;
+    let data = null;
+    if (vfs.isFile(jsonPath)) {
+      try {
+        data = JSON.parse(vfs.readText(jsonPath));
+      } catch (err) {
+        err.path = jsonPath;
+        err.message = `Error parsing ${jsonPath}: ${err.message}`;
+        throw err;
+      }
+      if (data === null || typeof data !== 'object') data = null;
+    }
+    packageCache.set(dir, data);
+    return data;
+  }
+
+  // The package.json that governs a file: the nearest one up, not leaving node_modules.
+  function readPackageScope(filename) {
+    for (let dir = path.dirname(filename); isVirtualPath(dir); dir = path.dirname(dir)) {
+      if (dir.endsWith('/node_modules')) return null;
+      const data = readPackage(dir);
+      if (data) return { dir, data };
+      if (dir === VIRTUAL_ROOT) return null;
+    }
+    return null;
+  }
+
+  // require('name/sub') where node_modules/name/package.json has "exports".
+  function resolveExports(dir, request) {
+    const name = packageName(request);
+    if (name === null) return undefined;
+    const pkgDir = path.resolve(dir, name);
+    const data = readPackage(pkgDir);
+    if (data?.exports == null) return undefined;
+    const pkg = { dir: pkgDir, data };
+    return finalize(resolvePackageExports(pkg, `.${request.slice(name.length)}`, undefined), pkg, undefined);
+  }
+
+  // A package requiring itself by its own name.
+  function trySelf(parentPath, request) {
+    if (!parentPath || !isVirtualPath(parentPath)) return false;
+    const pkg = readPackageScope(parentPath);
+    if (!pkg || pkg.data.exports == null || typeof pkg.data.name !== 'string') return false;
+    const { name } = pkg.data;
+    if (request !== name && !request.startsWith(`${name}/`)) return false;
+    return finalize(resolvePackageExports(pkg, `.${request.slice(name.length)}`, parentPath), pkg, parentPath);
+  }
+
+  // require('#internal') through the "imports" of the parent's package.
+  function resolveImports(request, parentPath) {
+    const pkg = readPackageScope(parentPath);
+    if (pkg?.data.imports == null) return undefined;
+    if (request === '#' || request.startsWith('#/') || request.endsWith('/')) {
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${request}" is not a valid ` +
+        `internal imports specifier name imported from ${parentPath}`);
+    }
+    const { imports } = pkg.data;
+    const target = typeof imports === 'object' ? resolveMapping(request, imports, pkg, true, parentPath) : null;
+    if (target == null) {
+      throw nodeError(TypeError, 'ERR_PACKAGE_IMPORT_NOT_DEFINED', `Package import specifier "${request}" ` +
+        `is not defined in package ${pkg.dir}/package.json imported from ${parentPath}`);
+    }
+    if (typeof target === 'string') return resolveFromPackage(target, pkg, request);
+    return finalize(target, pkg, parentPath);
+  }
+
+  // An "imports" target naming another package: resolve it as if required from the package.
+  function resolveFromPackage(request, pkg, originalRequest) {
+    const fakeParent = new Module(`${pkg.dir}/package.json`, null);
+    fakeParent.filename = fakeParent.id;
+    fakeParent.paths = Module._nodeModulePaths(pkg.dir);
+    try {
+      return Module._resolveFilename(request, fakeParent, false);
+    } catch (err) {
+      if (err.code === 'MODULE_NOT_FOUND') throw esmNotFound(originalRequest);
+      throw err;
+    }
+  }
+
+  function resolvePackageExports(pkg, subpath, base) {
+    let { exports } = pkg.data;
+    if (isMainSugar(exports, pkg, base)) exports = { '.': exports };
+    const target = resolveMapping(subpath, exports, pkg, false, base);
+    if (target == null) {
+      const message = subpath === '.'
+        ? `No "exports" main defined in ${pkg.dir}/package.json`
+        : `Package subpath '${subpath}' is not defined by "exports" in ${pkg.dir}/package.json`;
+      throw nodeError(Error, 'ERR_PACKAGE_PATH_NOT_EXPORTED', message + importedFrom(base));
+    }
+    return target;
+  }
+
+  // "exports": "./x.js" and "exports": { "require": … } are shorthands for { ".": … }.
+  function isMainSugar(exports, pkg, base) {
+    if (typeof exports === 'string' || Array.isArray(exports)) return true;
+    if (exports === null || typeof exports !== 'object') return false;
+    const kinds = new Set(Object.getOwnPropertyNames(exports).map((key) => key === '' || key[0] !== '.'));
+    if (kinds.size > 1) {
+      throw invalidPackageConfig(pkg, base, '"exports" cannot contain some keys starting with \'.\' and ' +
+        'some not. The exports object must either be an object of package subpath keys or an object of ' +
+        'main entry condition name keys only.');
+    }
+    return kinds.has(true);
+  }
+
+  // One "exports" or "imports" object: an exact key, else the most specific "*" pattern.
+  function resolveMapping(key, mapping, pkg, isImports, base) {
+    if (Object.prototype.hasOwnProperty.call(mapping, key) && !key.includes('*') && !key.endsWith('/')) {
+      return resolveTarget(pkg, mapping[key], '', key, isImports, base);
+    }
+    let best = null;
+    for (const pattern of Object.getOwnPropertyNames(mapping)) {
+      const star = pattern.indexOf('*');
+      if (star === -1 || star !== pattern.lastIndexOf('*')) continue;
+      const prefix = pattern.slice(0, star);
+      const suffix = pattern.slice(star + 1);
+      if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length < pattern.length) continue;
+      // More specific: a longer part before "*", then a longer pattern.
+      if (best === null || star > best.star || (star === best.star && pattern.length > best.pattern.length)) {
+        best = { pattern, star, match: key.slice(star, key.length - suffix.length) };
+      }
+    }
+    return best && resolveTarget(pkg, mapping[best.pattern], best.match, best.pattern, isImports, base);
+  }
+
+  // A target: a URL, a bare package name (imports only), null (excluded) or undefined (no match).
+  function resolveTarget(pkg, target, match, key, isImports, base) {
+    if (typeof target === 'string') return resolveTargetString(pkg, target, match, key, isImports, base);
+    if (Array.isArray(target)) {
+      if (target.length === 0) return null;
+      let failure; // a fallback list tries each target, skipping invalid ones
+      for (const alternative of target) {
+        let resolved;
+        try {
+          resolved = resolveTarget(pkg, alternative, match, key, isImports, base);
+        } catch (err) {
+          if (err.code !== 'ERR_INVALID_PACKAGE_TARGET') throw err;
+          failure = err;
+          continue;
+        }
+        if (resolved === null) failure = null;
+        else if (resolved !== undefined) return resolved;
+      }
+      if (failure == null) return failure;
+      throw failure;
+    }
+    if (target !== null && typeof target === 'object') {
+      const conditions = Object.getOwnPropertyNames(target);
+      if (conditions.some((condition) => String(Number(condition)) === condition && Number(condition) >= 0)) {
+        throw invalidPackageConfig(pkg, base, '"exports" cannot contain numeric property keys.');
+      }
+      for (const condition of conditions) {
+        if (condition !== 'default' && !CONDITIONS.has(condition)) continue;
+        const resolved = resolveTarget(pkg, target[condition], match, key, isImports, base);
+        if (resolved !== undefined) return resolved;
+      }
+      return undefined;
+    }
+    if (target === null) return null;
+    throw invalidPackageTarget(pkg, key, target, isImports, base);
+  }
+
+  function resolveTargetString(pkg, target, match, key, isImports, base) {
+    const substitute = (text) => (match ? text.replace(/\*/g, () => match) : text);
+    if (!target.startsWith('./')) {
+      if (isImports && !target.startsWith('../') && !target.startsWith('/') && !isUrl(target)) {
+        return substitute(target);
+      }
+      throw invalidPackageTarget(pkg, key, target, isImports, base);
+    }
+    if (hasForbiddenSegment(target.slice(2))) throw invalidPackageTarget(pkg, key, target, isImports, base);
+    const packageUrl = url.pathToFileURL(`${pkg.dir}/`);
+    const resolved = new URL(target, packageUrl);
+    if (!resolved.pathname.startsWith(packageUrl.pathname)) {
+      throw invalidPackageTarget(pkg, key, target, isImports, base);
+    }
+    if (!match) return resolved;
+    if (hasForbiddenSegment(match)) {
+      const request = key.replace('*', () => match);
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${request}" request is not ` +
+        `a valid match in pattern "${key}" for the "${isImports ? 'imports' : 'exports'}" resolution of ` +
+        `${pkg.dir}/package.json${importedFrom(base)}`);
+    }
+    return new URL(substitute(resolved.href));
+  }
+
+  // Targets must not climb out of the package or into node_modules ("./a/../../x").
+  function hasForbiddenSegment(text) {
+    return text.split(/[/\\]/).some((segment) => {
+      let decoded = segment;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // undecodable: compared as written
+      }
+      return ['.', '..', 'node_modules'].includes(decoded.toLowerCase());
+    });
+  }
+
+  // The file a resolved exports/imports URL names; it must exist.
+  function finalize(resolved, pkg, parentPath) {
+    if (/%2f|%5c/i.test(resolved.href)) {
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${resolved.href}" must not ` +
+        `include encoded "/" or "\\" characters${importedFrom(parentPath)}`);
+    }
+    const filename = url.fileURLToPath(resolved);
+    if (tryFile(filename)) return filename;
+    const error = esmNotFound(filename);
+    error.path = `${pkg.dir}/package.json`;
+    throw error;
+  }
+
+  function invalidPackageTarget(pkg, key, target, isImports, base) {
+    const shown = JSON.stringify(typeof target === 'object' ? JSON.stringify(target, null, '') : `${target}`);
+    const where = `in the package config ${pkg.dir}/package.json${importedFrom(base)}`;
+    const relative = !isImports && typeof target === 'string' && target.length > 0 && !target.startsWith('./')
+      ? '; targets must start with "./"' : '';
+    const message = key === '.'
+      ? `Invalid "exports" main target ${shown} defined ${where}${relative}`
+      : `Invalid "${isImports ? 'imports' : 'exports'}" target ${shown} defined for '${key}' ${where}${relative}`;
+    return nodeError(Error, 'ERR_INVALID_PACKAGE_TARGET', message);
+  }
+
+  function invalidPackageConfig(pkg, base, message) {
+    return nodeError(Error, 'ERR_INVALID_PACKAGE_CONFIG', `Invalid package config ${pkg.dir}/package.json` +
+      `${base ? ` while importing ${base}` : ''}. ${message}`);
+  }
+
+  return { resolveFilename, readPackageScope };
+}
+
+// "name" or "@scope/name" at the start of a bare request, or null.
+function packageName(request) {
+  const parts = request.split('/');
+  const name = request.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  const last = name.slice(name.indexOf('/') + 1);
+  if (request.startsWith('@') && (parts.length < 2 || parts[0] === '@')) return null;
+  if (last === '' || last.startsWith('.') || /[%\\]/.test(name)) return null;
+  return name;
+}
+
+function isUrl(text) {
+  try {
+    new URL(text); // eslint-disable-line no-new
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function importedFrom(base) {
+  return base ? ` imported from ${base}` : '';
+}
+
+function esmNotFound(request) {
+  const error = new Error(`Cannot find module '${request}'`);
+  error.code = 'MODULE_NOT_FOUND';
+  return error;
+}
+
+function moduleNotFound(request, parent) {
+  const requireStack = [];
+  for (let module = parent; module; module = parentOf(module)) {
+    requireStack.push(module.filename || module.id);
+  }
+  let message = `Cannot find module '${request}'`;
+  if (requireStack.length > 0) message += `\nRequire stack:\n- ${requireStack.join('\n- ')}`;
+  const error = new Error(message);
+  error.code = 'MODULE_NOT_FOUND';
+  error.requireStack = requireStack;
+  return error;
+}
+
+// The module whose require() first loaded `module`. Not module.parent: that getter warns
+// under --pending-deprecation, and node's own loader reads an internal map instead.
+function parentOf(module) {
+  return Object.values(Module._cache).find((candidate) => candidate.children?.includes(module));
+}

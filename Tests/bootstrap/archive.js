@@ -1,0 +1,85 @@
+'use strict';
+// Builds app archives in memory the way the `bundle` CLI writes them
+// (Sources/PayloadFormat/Format.swift, "Archive"), for the bootstrap tests.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+
+const MAGIC = Buffer.from('BNDLARC\0', 'latin1');
+const HEADER_SIZE = 20;
+const RECORD_SIZE = 24;
+const KIND = { file: 0, bootstrap: 1, library: 2, builtin: 3 };
+const BOOTSTRAP_PATH = path.join(__dirname, '..', '..', 'Templates', 'bootstrap.js');
+
+/**
+ * files: { 'rel/path.js': string | Buffer }; entry: relative path of the entry.
+ * options.extraEntries: [{ kind, path, data }] added as they are (to test that the
+ * bootstrap ignores other kinds); options.metadata replaces the metadata object.
+ * Returns an ArrayBuffer holding exactly the archive.
+ */
+function buildArchive(files, entry, options = {}) {
+  const entries = Object.entries(files).map(([relative, data]) => ({ kind: KIND.file, path: relative, data }));
+  entries.push(...(options.extraEntries ?? []));
+  const records = entries
+    .map(({ kind, path: relative, data }) => ({
+      kind,
+      path: Buffer.from(relative, 'utf8'),
+      data: Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'),
+    }))
+    .sort((a, b) => Buffer.compare(a.path, b.path));
+  const metadata = Buffer.from(JSON.stringify(options.metadata ?? { entry }), 'utf8');
+
+  const recordsSize = records.reduce((sum, record) => sum + RECORD_SIZE + record.path.length, 0);
+  let dataOffset = HEADER_SIZE + metadata.length + recordsSize;
+  const dataSize = records.reduce((sum, record) => sum + record.data.length, 0);
+  const out = Buffer.alloc(dataOffset + dataSize);
+
+  MAGIC.copy(out, 0);
+  out.writeUInt32LE(1, 8);
+  out.writeUInt32LE(records.length, 12);
+  out.writeUInt32LE(metadata.length, 16);
+  metadata.copy(out, HEADER_SIZE);
+  let offset = HEADER_SIZE + metadata.length;
+  for (const record of records) {
+    out.writeUInt8(record.kind, offset);
+    out.writeUInt32LE(record.path.length, offset + 4);
+    out.writeBigUInt64LE(BigInt(dataOffset), offset + 8);
+    out.writeBigUInt64LE(BigInt(record.data.length), offset + 16);
+    record.path.copy(out, offset + RECORD_SIZE);
+    record.data.copy(out, dataOffset);
+    offset += RECORD_SIZE + record.path.length;
+    dataOffset += record.data.length;
+  }
+  return toArrayBuffer(out);
+}
+
+/** Every file under dir, as { 'rel/path': Buffer }. */
+function readTree(dir) {
+  const files = {};
+  const walk = (relative) => {
+    for (const dirent of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
+      const child = relative ? `${relative}/${dirent.name}` : dirent.name;
+      if (dirent.isDirectory()) walk(child);
+      else if (dirent.isFile()) files[child] = fs.readFileSync(path.join(dir, child));
+    }
+  };
+  walk('');
+  return files;
+}
+
+/** Compiles Templates/bootstrap.js exactly as the launcher does. */
+function compileBootstrap() {
+  const source = fs.readFileSync(BOOTSTRAP_PATH, 'utf8');
+  return vm.compileFunction(source, ['process', 'internalRequire', 'archive'], {
+    filename: 'bundle:bootstrap.js',
+  });
+}
+
+function toArrayBuffer(buffer) {
+  const copy = new ArrayBuffer(buffer.length);
+  new Uint8Array(copy).set(buffer);
+  return copy;
+}
+
+module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, KIND, BOOTSTRAP_PATH };

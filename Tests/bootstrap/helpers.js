@@ -1,0 +1,90 @@
+'use strict';
+// Shared by the *.test.js files: writes fixture apps to temp dirs and runs them twice,
+// with plain node and as if bundled (through run-archive.js), the bundled run only
+// after the source directory has been deleted.
+
+const assert = require('node:assert');
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { buildArchive, readTree } = require('./archive.js');
+
+const VIRTUAL_ROOT = '/$bundle';
+const HARNESS = path.join(__dirname, 'run-archive.js');
+// The test runner's variables must not reach the apps.
+const { NODE_TEST_CONTEXT, NODE_OPTIONS, ...childEnv } = process.env; // eslint-disable-line no-unused-vars
+
+function tempDir(prefix = 'bundle-test-') {
+  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+}
+
+function writeFixture(files) {
+  const dir = tempDir();
+  for (const [relative, content] of Object.entries(files)) {
+    const file = path.join(dir, relative);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+  }
+  return dir;
+}
+
+function run(file, args, { nodeArgs = [], ...options } = {}) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...nodeArgs, file, ...args], { env: childEnv, encoding: 'utf8', timeout: 20000, ...options },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? error.code : 0, signal: error?.signal ?? null, stdout, stderr });
+      });
+  });
+}
+
+// Packs dir into an archive file outside it, deletes dir, runs the archive.
+async function runBundledAndDelete(dir, entry, args, options) {
+  const archiveDir = tempDir('bundle-archive-');
+  const archiveFile = path.join(archiveDir, 'app.bndl');
+  fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry)));
+  fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    return await run(HARNESS, ['--archive', archiveFile, ...args], options);
+  } finally {
+    fs.rmSync(archiveDir, { recursive: true, force: true });
+  }
+}
+
+// Runs `node <dir>/<entry> args` and the bundled app on the same files. The node run's
+// output has the source directory replaced by the virtual root, so both compare.
+async function runBoth(files, entry, args = []) {
+  const dir = writeFixture(files);
+  const plain = await run(path.join(dir, entry), args);
+  const mapPaths = (text) => text.split(dir).join(VIRTUAL_ROOT);
+  plain.stdout = mapPaths(plain.stdout);
+  plain.stderr = mapPaths(plain.stderr);
+  const bundled = await runBundledAndDelete(dir, entry, args);
+  assert.equal(fs.existsSync(dir), false);
+  return { plain, bundled };
+}
+
+async function runBundled(files, entry, args = [], options = {}) {
+  return runBundledAndDelete(writeFixture(files), entry, args, options);
+}
+
+// Same stdout, stderr and exit code.
+async function assertSameAsNode(files, entry, args = []) {
+  const { plain, bundled } = await runBoth(files, entry, args);
+  assert.equal(bundled.stderr, plain.stderr, 'stderr');
+  assert.equal(bundled.stdout, plain.stdout, 'stdout');
+  assert.equal(bundled.code, plain.code, 'exit code');
+  return { plain, bundled };
+}
+
+// The part of an uncaught-error report that names the app: source line, message and
+// the first stack frame. The frames below it are node's or the bootstrap's.
+function uncaughtHead(stderr) {
+  const lines = stderr.split('\n');
+  const firstFrame = lines.findIndex((line) => line.startsWith('    at '));
+  return lines.slice(0, firstFrame + 1).join('\n');
+}
+
+module.exports = {
+  VIRTUAL_ROOT, HARNESS, tempDir, writeFixture, run, runBoth, runBundled, assertSameAsNode, uncaughtHead,
+};
