@@ -18,10 +18,16 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "PayloadFormat", dependencies: ["CZlib"]),
+        // libzstd-dev. Linked statically (`-l:libzstd.a`) so bundled apps need no libzstd.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .target(
+            name: "PayloadFormat",
+            dependencies: ["CZlib", "CZstd"],
+            linkerSettings: [.linkedLibrary(":libzstd.a")]
+        ),
         .target(
             name: "BundlerCore",
-            dependencies: ["PayloadFormat", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["PayloadFormat", "CZstd", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "bundle",
@@ -35,16 +41,38 @@ let package = Package(
                 // The launcher must run on machines without a Swift runtime.
                 .unsafeFlags(["-static-stdlib"]),
                 .linkedLibrary("dl"),
+                // Every output carries the launcher: no symbol table (-2.5 MB).
+                .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release)),
+                // libnode reads its externalized builtin JS files from fixed /usr paths
+                // through libuv, and OpenSSL its CA bundle from Debian's path; these
+                // interposers (CLauncherSupport) serve them from the runtime cache (or
+                // the system's bundle). Exported so the libraries loaded later bind to them.
+                .unsafeFlags([
+                    "-Xlinker", "--export-dynamic-symbol=open", "-Xlinker", "--export-dynamic-symbol=open64",
+                    "-Xlinker", "--export-dynamic-symbol=openat", "-Xlinker", "--export-dynamic-symbol=openat64",
+                    "-Xlinker", "--export-dynamic-symbol=__open_2", "-Xlinker", "--export-dynamic-symbol=__open64_2",
+                    "-Xlinker", "--export-dynamic-symbol=__openat_2", "-Xlinker", "--export-dynamic-symbol=__openat64_2",
+                    "-Xlinker", "--export-dynamic-symbol=fopen", "-Xlinker", "--export-dynamic-symbol=fopen64",
+                ]),
             ]
         ),
         .target(
             name: "CNodeEmbed",
             cxxSettings: [.unsafeFlags(["-I/usr/include/node"])],
-            linkerSettings: [.linkedLibrary("node"), .linkedLibrary("uv")]
+            linkerSettings: [
+                .linkedLibrary("node"), .linkedLibrary("uv"),
+                // Pure C++: no Swift startup object, and the Swift runtime (static, so
+                // nothing of it is pulled in) must not become a NEEDED of the shim, which
+                // runs where no Swift runtime is installed.
+                .unsafeFlags(["-nostartfiles", "-static-stdlib"]),
+            ]
         ),
         .testTarget(name: "PayloadFormatTests", dependencies: ["PayloadFormat"]),
         .testTarget(name: "BundlerCoreTests", dependencies: ["BundlerCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BundlerCore"]),
+        // Runs the release binaries (BUNDLE_BIN_DIR, default .build/release) in a chroot
+        // holding only the base libraries. Needs root (unshare, chroot, mount).
+        .testTarget(name: "SelfContainedTests", dependencies: ["PayloadFormat", "BundlerCore"]),
     ],
     cxxLanguageStandard: .cxx17
 )

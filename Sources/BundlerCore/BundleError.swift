@@ -14,6 +14,10 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case toolkitMissing(String)
     case runtimeUnavailable(String)
     case invalidPackageJSON(String, String)
+    case inputMissing(String)
+    case notABundle(String)
+    case damaged(String, String)
+    case extractTargetNotEmpty(String)
 
     public var description: String {
         switch self {
@@ -28,6 +32,10 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .toolkitMissing(let what): return "bundle is incomplete: \(what) not found next to it (run Scripts/setup)"
         case .runtimeUnavailable(let why): return "cannot prepare the node runtime: \(why)"
         case .invalidPackageJSON(let path, let why): return "\(path) is not valid JSON: \(why)"
+        case .inputMissing(let path): return "\(path) does not exist"
+        case .notABundle(let path): return "\(path) is not a bundled app"
+        case .damaged(let path, let why): return "\(path) is damaged: \(why)"
+        case .extractTargetNotEmpty(let path): return "\(path) is not empty; extract into a new or empty directory"
         }
     }
 }

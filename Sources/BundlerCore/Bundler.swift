@@ -2,7 +2,11 @@ import Foundation
 import PayloadFormat
 
 public enum RuntimeMode: String, Sendable, CaseIterable {
-    /// The output uses the libnode installed on the machine it runs on.
+    /// The output carries libnode and every library it needs beyond a bare glibc
+    /// system (see `RuntimePack.baseLibraries`): it runs where no node is installed.
+    case bundled
+    /// The output uses the libnode installed on the machine it runs on (Debian's
+    /// libnode108): a few MB instead of ~30.
     case system
 }
 
@@ -13,7 +17,7 @@ public struct BundleRequest: Sendable {
     /// Overwrite an existing file that is not a bundled app.
     public var force: Bool
 
-    public init(entry: String, output: String, runtime: RuntimeMode = .system, force: Bool = false) {
+    public init(entry: String, output: String, runtime: RuntimeMode = .bundled, force: Bool = false) {
         self.entry = entry
         self.output = output
         self.runtime = runtime
@@ -34,8 +38,9 @@ public struct BundleResult: Sendable {
 }
 
 /// The metadata the app archive carries for the bootstrap.
-struct AppMetadata: Codable {
-    var entry: String
+public struct AppMetadata: Codable, Sendable {
+    /// The entry file, relative to the virtual root.
+    public var entry: String
 }
 
 public struct Bundler {
@@ -43,10 +48,13 @@ public struct Bundler {
 
     let fs: FileSystem
     let toolkit: Toolkit
+    /// Where prepared self-contained runtime packs are kept between runs (nil: none).
+    let packCache: PackCache?
 
-    public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem()) {
+    public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem(), packCache: PackCache? = PackCache.standard()) {
         self.toolkit = toolkit
         fs = fileSystem
+        self.packCache = packCache
     }
 
     public func bundle(_ request: BundleRequest) throws -> BundleResult {
@@ -55,9 +63,14 @@ public struct Bundler {
         try checkOutput(output, force: request.force)
 
         let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical)
-        var app = try collector.collect(entry: entry, excluding: [output])
+        var app = try collector.collect(entry: entry)
+        // An output inside the app's folder is either a previous build (left out) or
+        // one of the app's own files (never overwritten, even with --force).
         let outputIdentity = Self.canonical(output)
-        if app.files.contains(where: { Self.canonical($0) == outputIdentity }) { throw BundleError.outputIsInput(output) }
+        if let clash = app.files.first(where: { Self.canonical($0) == outputIdentity }) {
+            guard OutputWriter.isBundledApp(output) else { throw BundleError.outputIsInput(output) }
+            app.files.removeAll { $0 == clash }
+        }
 
         var entries: [ArchiveEntry] = []
         var fileSizes: [(String, Int)] = []
@@ -78,10 +91,14 @@ public struct Bundler {
         let archive = try ArchiveWriter.write(entries: entries, metadata: Array(metadata))
         let appCompressed = Zlib.compress(archive)
 
-        let runtime = try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
+        let runtime = switch request.runtime {
+        case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
+        case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache)
+        }
         let launcher = try fs.contents(of: toolkit.launcher)
         let runtimeSection = Section(offset: launcher.count, compressedSize: runtime.compressed.count,
-                                     uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed))
+                                     uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
+                                     codec: runtime.codec)
         let appSection = Section(offset: launcher.count + runtime.compressed.count, compressedSize: appCompressed.count,
                                  uncompressedSize: archive.count, crc32: Checksum.crc32(appCompressed))
         let trailer = Trailer(flags: runtime.selfContained ? .selfContained : [], runtime: runtimeSection,

@@ -2,9 +2,10 @@ import Foundation
 import PayloadFormat
 
 /// Writes the output atomically: a temporary file in the same directory, made
-/// executable, then renamed over the target. A failure leaves nothing behind.
+/// executable (or given `mode`), then renamed over the target. A failure leaves
+/// nothing behind.
 enum OutputWriter {
-    static func write(_ parts: [[UInt8]], to path: String) throws {
+    static func write(_ parts: [[UInt8]], to path: String, mode: mode_t = 0o755) throws {
         let directory = Path.dirname(path)
         var template = Array((directory + "/.\(Path.basename(path)).bundle-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -22,7 +23,7 @@ enum OutputWriter {
                     }
                 }
             }
-            guard fchmod(fd, 0o755) == 0, fsync(fd) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+            guard fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
             close(fd)
             guard rename(temporary, path) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
         } catch {

@@ -1,23 +1,372 @@
+import CZstd
 import Crypto
+import Foundation
 import PayloadFormat
 
-/// The runtime section: the libraries the launcher loads, in load order. With the
-/// system runtime it holds only the embedding shim, which finds the installed libnode.
+/// The runtime section: the libraries the launcher loads, in load order, and the files
+/// libnode reads from fixed paths.
+///
+/// - `system`: only the embedding shim, which finds the installed libnode (small
+///   output, runs only where Debian's libnode108 is installed).
+/// - `selfContained`: libnode, every library it needs that a bare x86-64 glibc system
+///   lacks, the shim, and libnode's externalized builtin JS files.
 public struct RuntimePack: Sendable {
     public var compressed: [UInt8]
     public var uncompressedSize: Int
     public var digest: [UInt8]
     public var selfContained: Bool
+    public var codec: Codec
+
+    /// The shim's path in the runtime archive; it is always loaded last.
+    static let shimPath = "lib/libBundleEmbed.so"
 
     public static func system(toolkit: Toolkit, fileSystem: FileSystem) throws -> RuntimePack {
-        let shim = ArchiveEntry(path: "lib/libBundleEmbed.so", kind: .library, data: try fileSystem.contents(of: toolkit.embedShim))
-        return try make(entries: [shim], loadOrder: [shim.path], selfContained: false)
+        let shim = ArchiveEntry(path: shimPath, kind: .library, data: try fileSystem.contents(of: toolkit.embedShim))
+        let archive = try archive(entries: [shim], loadOrder: [shim.path])
+        return make(archive: archive, compressed: Zlib.compress(archive), codec: .zlib, selfContained: false)
     }
 
-    static func make(entries: [ArchiveEntry], loadOrder: [String], selfContained: Bool) throws -> RuntimePack {
-        let archive = try ArchiveWriter.write(entries: entries, metadata: Array(loadOrder.map { $0 + "\n" }.joined().utf8))
-        let compressed = Zlib.compress(archive)
-        return RuntimePack(compressed: compressed, uncompressedSize: archive.count,
-                           digest: Array(SHA256.hash(data: compressed)), selfContained: selfContained)
+    // MARK: Self-contained
+
+    /// Libraries every x86-64 glibc distribution has, so the pack leaves them out and
+    /// the output uses the system's copies: the dynamic linker and the C library must
+    /// be the system's anyway (one glibc per process), libm and the glibc stubs
+    /// (libpthread, libdl, librt, libutil: empty since glibc 2.34 but still present) are
+    /// glibc, libstdc++ and libgcc_s come with every C++ program, and zlib is in every
+    /// base system (package managers need it). Measured with `readelf -d` on Debian 12:
+    /// libnode.so.108 NEEDs libz, libuv, libbrotlidec, libbrotlienc, libcares,
+    /// libnghttp2, libcrypto, libssl, libicui18n, libicuuc, libstdc++, libm, libgcc_s,
+    /// libc, ld-linux; libbrotli{dec,enc} need libbrotlicommon; libssl needs libcrypto;
+    /// libicui18n needs libicuuc, which needs libicudata; the rest need only base
+    /// libraries. So the pack holds libuv, libbrotlicommon/dec/enc, libcares,
+    /// libnghttp2, libcrypto, libssl, libicudata/uc/i18n and libnode (~92 MB raw).
+    ///
+    /// What the base libraries must provide (`readelf -V`): glibc ≥ 2.35 (the launcher;
+    /// libnode needs 2.34) and libstdc++ ≥ GCC 12 (ICU 72 needs GLIBCXX_3.4.30):
+    /// Debian 12, Ubuntu 22.04, Fedora 36 and later. On an older system dlopen fails
+    /// with a message naming the missing version.
+    public static let baseLibraries: Set<String> = [
+        "ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libz.so.1",
+        "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+    ]
+
+    /// Debian's libnode reads some builtin modules from JS files under this directory
+    /// (`--shared-builtin-*-path` at configure time: cjs-module-lexer, undici, acorn,
+    /// acorn-walk) when the first context is created, and aborts without them. Their
+    /// paths are found by scanning the packed libraries for strings with this prefix.
+    static let builtinPrefix = "/usr/share/nodejs/"
+
+    /// zstd level 19 in 8 MiB frames: see `Codec`. Measured on this pack (92 MB):
+    /// zlib-9 32.1 MB (inflate ~0.5 s), zstd-19 24.7 MB (~0.18 s; 25.2 MB in 8 MiB
+    /// frames, inflated on two threads), xz-9e 21.9 MB (~1.2 s).
+    static let zstdLevel: Int32 = 19
+    static let frameSize = 8 << 20
+    /// Bump when the pack's content or layout changes, to invalidate cached packs.
+    static let packRevision = 1
+
+    /// Prepares the self-contained pack, or reuses the one prepared earlier from the
+    /// same inputs (`PackCache`): preparing compresses ~92 MB at zstd-19, which takes
+    /// tens of seconds; reusing reads 25 MB.
+    public static func selfContained(toolkit: Toolkit, cache: PackCache? = PackCache.standard()) throws -> RuntimePack {
+        let shim: ELFObject
+        do {
+            shim = try ELFObject.read(toolkit.embedShim)
+        } catch {
+            throw BundleError.runtimeUnavailable(error.description)
+        }
+        let libraries = try closure(of: shim, resolver: .system())
+        let shimData = try LocalFileSystem().contents(of: toolkit.embedShim)
+
+        var inputs = "bundle-runtime-pack \(packRevision)\ncodec zstd \(zstdLevel) \(frameSize) \(Zstd.libraryVersion)\n"
+        inputs += "shim \(hex(Array(SHA256.hash(data: shimData))))\n"
+        for (name, library) in libraries {
+            inputs += "library \(name) \(library.path) \(fileIdentity(library.path)) \(hex(library.buildID))\n"
+        }
+        let key = hex(Array(SHA256.hash(data: Array(inputs.utf8))))
+
+        if let cache, let cached = cache.load(key: key), cached.builtins == builtinIdentities(cached.builtinPaths) {
+            return cached.pack
+        }
+
+        var entries = [ArchiveEntry(path: shimPath, kind: .library, data: shimData)]
+        var builtinPaths: Set<String> = []
+        for (name, library) in libraries {
+            let data = try LocalFileSystem().contents(of: library.path)
+            builtinPaths.formUnion(builtinReferences(in: data))
+            entries.append(ArchiveEntry(path: "lib/" + name, kind: .library, data: data))
+        }
+        let sortedBuiltins = builtinPaths.sorted()
+        for path in sortedBuiltins {
+            guard let data = try? LocalFileSystem().contents(of: path) else {
+                throw BundleError.runtimeUnavailable(
+                    "libnode reads \(path) at startup, but it is not installed (Debian: apt-get install nodejs)")
+            }
+            entries.append(ArchiveEntry(path: path, kind: .builtin, data: data))
+        }
+        let archive = try archive(entries: entries, loadOrder: libraries.map { "lib/" + $0.name } + [shimPath])
+        let pack = make(archive: archive, compressed: compressFrames(archive), codec: .zstd, selfContained: true)
+        cache?.store(key: key, pack: pack, builtinPaths: sortedBuiltins, builtins: builtinIdentities(sortedBuiltins))
+        return pack
+    }
+
+    /// The libraries `root` needs, transitively, minus `baseLibraries`, in load order
+    /// (every library after the ones it needs; ties in DT_NEEDED order), each with the
+    /// name its dependents ask for. `root` itself is not included.
+    static func closure(of root: ELFObject, resolver: LibraryResolver,
+                        base: Set<String> = baseLibraries) throws -> [(name: String, object: ELFObject)] {
+        var ordered: [(name: String, object: ELFObject)] = []
+        var seen: Set<String> = []
+        func visit(_ object: ELFObject) throws {
+            for name in object.needed where !base.contains(name) && !seen.contains(name) {
+                seen.insert(name)
+                guard let path = resolver.resolve(name, neededBy: object) else {
+                    throw BundleError.runtimeUnavailable("\(name), needed by \(object.path), is not installed")
+                }
+                let library: ELFObject
+                do {
+                    library = try ELFObject.read(path)
+                } catch {
+                    throw BundleError.runtimeUnavailable(error.description)
+                }
+                if let soname = library.soname, soname != name {
+                    throw BundleError.runtimeUnavailable(
+                        "\(path) was found for \(name) but calls itself \(soname); the loader would not match it")
+                }
+                try visit(library)
+                ordered.append((name, library))
+            }
+        }
+        try visit(root)
+        return ordered
+    }
+
+    /// Absolute paths of builtin JS files a library's bytes name (NUL-terminated
+    /// strings starting with `builtinPrefix` and ending in ".js").
+    static func builtinReferences(in data: [UInt8]) -> Set<String> {
+        let prefix = Array(builtinPrefix.utf8)
+        var found: Set<String> = []
+        data.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset + prefix.count <= buffer.count,
+                  let hit = memchr(base + offset, Int32(prefix[0]), buffer.count - offset - prefix.count + 1) {
+                let start = UnsafeRawPointer(hit) - base
+                guard memcmp(hit, prefix, prefix.count) == 0 else {
+                    offset = start + 1
+                    continue
+                }
+                var end = start
+                while end < buffer.count, buffer[end] != 0, end - start < 4096 { end += 1 }
+                offset = end
+                guard start == 0 || buffer[start - 1] == 0, end < buffer.count, buffer[end] == 0 else { continue }
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
+                if text.hasSuffix(".js"), !text.contains("/../"), !text.contains("/./") { found.insert(text) }
+            }
+        }
+        return found
+    }
+
+    /// The identity of the files a cached pack holds but its key does not cover.
+    static func builtinIdentities(_ paths: [String]) -> [String] {
+        paths.map { "\($0) \(fileIdentity($0))" }
+    }
+
+    /// Size, modification time and inode: changes whenever a package update replaces it.
+    static func fileIdentity(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "missing" }
+        return "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_dev):\(info.st_ino)"
+    }
+
+    /// zstd frames of `frameSize` input bytes, compressed on all cores. The frames do
+    /// not depend on each other or on the number of cores: same input, same bytes.
+    static func compressFrames(_ archive: [UInt8]) -> [UInt8] {
+        let count = max(1, (archive.count + frameSize - 1) / frameSize)
+        let frames = FrameResults(count: count)
+        archive.withUnsafeBytes { buffer in
+            let shared = SendableBuffer(buffer: buffer)
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                let start = index * frameSize
+                let slice = UnsafeRawBufferPointer(rebasing: shared.buffer[start..<min(start + frameSize, shared.buffer.count)])
+                frames.set(index, ZstdWriter.compress(slice, level: zstdLevel))
+            }
+        }
+        return frames.joined()
+    }
+
+    static func archive(entries: [ArchiveEntry], loadOrder: [String]) throws -> [UInt8] {
+        try ArchiveWriter.write(entries: entries, metadata: Array(loadOrder.map { $0 + "\n" }.joined().utf8))
+    }
+
+    static func make(archive: [UInt8], compressed: [UInt8], codec: Codec, selfContained: Bool) -> RuntimePack {
+        RuntimePack(compressed: compressed, uncompressedSize: archive.count,
+                    digest: Array(SHA256.hash(data: compressed)), selfContained: selfContained, codec: codec)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// zstd compression (the launcher only reads zstd: `PayloadFormat.Zstd`).
+enum ZstdWriter {
+    /// Compresses `input` as one frame that records its content size, so readers can
+    /// size their output and inflate frames in parallel. Concatenated frames are one
+    /// valid zstd stream. Deterministic for a given libzstd version and level.
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
+        guard let context = ZSTD_createCCtx() else { fatalError("zstd: out of memory") }
+        defer { ZSTD_freeCCtx(context) }
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let written = output.withUnsafeMutableBytes { destination in
+            ZSTD_compressCCtx(context, destination.baseAddress, destination.count, input.baseAddress, input.count, level)
+        }
+        precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+        output.removeSubrange(written...)
+        return output
+    }
+}
+
+private struct SendableBuffer: @unchecked Sendable {
+    let buffer: UnsafeRawBufferPointer
+}
+
+private final class FrameResults: @unchecked Sendable {
+    private var frames: [[UInt8]]
+    private let lock = NSLock()
+
+    init(count: Int) { frames = Array(repeating: [], count: count) }
+
+    func set(_ index: Int, _ frame: [UInt8]) {
+        lock.lock()
+        frames[index] = frame
+        lock.unlock()
+    }
+
+    func joined() -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(frames.joined())
+    }
+}
+
+/// Prepared self-contained packs, one file per input key, under the user's cache
+/// directory ($XDG_CACHE_HOME/bundle/packs, else ~/.cache/bundle/packs). Written to a
+/// temporary file and renamed, so readers see a whole pack or none; checked (layout,
+/// sizes, CRC-32) before reuse, so a damaged file is rebuilt, not shipped.
+///
+/// File layout (little-endian): magic "BNDLPACK", u32 revision, u32 text length T,
+/// u64 uncompressed size, u64 compressed size, u32 CRC-32 of the compressed bytes,
+/// u8 codec, 3 bytes 0, 32-byte digest, T bytes of text (builtin paths and their file
+/// identities, one per line), then the compressed runtime section.
+public struct PackCache: Sendable {
+    public var directory: String
+
+    static let magic = Array("BNDLPACK".utf8)
+    static let headerSize = 72
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The default location, or nil when the environment names none.
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> PackCache? {
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+            return PackCache(directory: xdg + "/bundle/packs")
+        }
+        if let home = environment["HOME"], home.hasPrefix("/") {
+            return PackCache(directory: home + "/.cache/bundle/packs")
+        }
+        return nil
+    }
+
+    struct Entry {
+        var pack: RuntimePack
+        var builtinPaths: [String]
+        var builtins: [String]
+    }
+
+    func path(key: String) -> String { directory + "/" + key + ".pack" }
+
+    func load(key: String) -> Entry? {
+        let path = path(key: key)
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == getuid(),
+              (info.st_mode & 0o022) == 0, let data = FileManager.default.contents(atPath: path) else { return nil }
+        let bytes = [UInt8](data)
+        guard bytes.count >= Self.headerSize, Array(bytes[0..<8]) == Self.magic,
+              bytes.integer(UInt32.self, at: 8) == UInt32(RuntimePack.packRevision) else { return nil }
+        let textLength = Int(bytes.integer(UInt32.self, at: 12))
+        let uncompressedSize = Int(clamping: bytes.integer(UInt64.self, at: 16))
+        let compressedSize = Int(clamping: bytes.integer(UInt64.self, at: 24))
+        guard textLength <= bytes.count - Self.headerSize,
+              compressedSize == bytes.count - Self.headerSize - textLength,
+              let codec = Codec(rawValue: bytes[36]) else { return nil }
+        let compressed = Array(bytes[(Self.headerSize + textLength)...])
+        guard Checksum.crc32(compressed) == bytes.integer(UInt32.self, at: 32) else { return nil }
+        let lines = String(decoding: bytes[Self.headerSize..<Self.headerSize + textLength], as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        let pack = RuntimePack(compressed: compressed, uncompressedSize: uncompressedSize,
+                               digest: Array(bytes[40..<72]), selfContained: true, codec: codec)
+        utimensat(AT_FDCWD, path, nil, 0)  // recently used: kept by `prune`
+        return Entry(pack: pack, builtinPaths: lines.map { String($0.split(separator: " ")[0]) }, builtins: lines)
+    }
+
+    /// Best effort: a cache that cannot be written only makes the next run slow.
+    func store(key: String, pack: RuntimePack, builtinPaths: [String], builtins: [String]) {
+        guard makeDirectories() else { return }
+        let text = Array(builtins.map { $0 + "\n" }.joined().utf8)
+        var header: [UInt8] = Self.magic
+        header.appendInteger(UInt32(RuntimePack.packRevision))
+        header.appendInteger(UInt32(text.count))
+        header.appendInteger(UInt64(pack.uncompressedSize))
+        header.appendInteger(UInt64(pack.compressed.count))
+        header.appendInteger(Checksum.crc32(pack.compressed))
+        header += [pack.codec.rawValue, 0, 0, 0]
+        header += pack.digest
+        try? OutputWriter.write([header, text, pack.compressed], to: path(key: key), mode: 0o600)
+        prune(keeping: key)
+    }
+
+    /// Packs kept besides the one just stored: enough for a few libnode or bundle
+    /// versions side by side; each is ~25 MB.
+    static let kept = 3
+
+    /// Removes all but the most recently used packs (and temporary files of writers
+    /// that died more than an hour ago).
+    func prune(keeping key: String) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
+        var packs: [(path: String, used: Date)] = []
+        for name in names {
+            let path = directory + "/" + name
+            guard let used = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { continue }
+            if name.hasSuffix(".pack"), name != key + ".pack" {
+                packs.append((path, used))
+            } else if name.hasPrefix("."), name.contains(".pack.bundle-"), used.timeIntervalSinceNow < -3600 {
+                try? manager.removeItem(atPath: path)
+            }
+        }
+        for old in packs.sorted(by: { $0.used > $1.used }).dropFirst(Self.kept) {
+            try? manager.removeItem(atPath: old.path)
+        }
+    }
+
+    private func makeDirectories() -> Bool {
+        var current = ""
+        for part in directory.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST { return false }
+        }
+        return true
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+
+    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 }

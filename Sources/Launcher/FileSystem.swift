@@ -1,3 +1,4 @@
+import CLauncherSupport
 import Glibc
 
 /// Thin, throwing wrappers over the POSIX calls the runtime cache needs.
@@ -23,6 +24,30 @@ enum Disk {
     static func makePrivateDirectory(_ path: String) -> Bool {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { return false }
         return isPrivateDirectory(path)
+    }
+
+    /// Whether `path` is on a file system mounted noexec, where dlopen cannot map code.
+    static func isNoExec(_ path: String) -> Bool {
+        launcher_is_noexec(path) != 0
+    }
+
+    /// Takes an exclusive lock on `path` (created 0600, never a symlink), waiting for
+    /// it. Returns the descriptor, or -1 when locking is impossible (then the caller
+    /// goes on unlocked: extraction is atomic anyway, only possibly repeated).
+    static func lock(_ path: String) -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return -1 }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR {
+                close(fd)
+                return -1
+            }
+        }
+        return fd
+    }
+
+    static func unlock(_ fd: Int32) {
+        if fd >= 0 { close(fd) }
     }
 
     static func makeParents(of path: String, under root: String) -> Bool {
@@ -69,16 +94,22 @@ enum Disk {
         }
     }
 
+    /// The names in a directory, without "." and "..".
+    static func names(in path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Removes a directory tree without following symlinks.
     static func removeTree(_ path: String) {
         if let info = lstatus(path), (info.st_mode & S_IFMT) == S_IFDIR {
-            if let dir = opendir(path) {
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                    if name != "." && name != ".." { removeTree(path + "/" + name) }
-                }
-                closedir(dir)
-            }
+            for name in names(in: path) { removeTree(path + "/" + name) }
             rmdir(path)
         } else {
             unlink(path)

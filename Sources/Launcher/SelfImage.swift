@@ -31,17 +31,22 @@ struct SelfImage {
         UnsafeRawBufferPointer(rebasing: bytes[section.offset..<section.offset + section.compressedSize])
     }
 
-    /// Checks and inflates a section into memory that lives as long as the process.
+    /// Checks and inflates a section into memory that lives as long as the process
+    /// unless the caller deallocates it.
     func inflate(_ section: Section, name: String) throws(LauncherError) -> UnsafeRawBufferPointer {
         let source = compressed(section)
         guard Checksum.crc32(source) == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(section.uncompressedSize, 1), alignment: 16)
         let exact = UnsafeMutableRawBufferPointer(rebasing: output[0..<section.uncompressedSize])
         do {
-            try Zlib.decompress(source, into: exact)
+            try section.codec.decompress(source, into: exact, threads: Self.processors)
         } catch {
+            output.deallocate()
             throw .damaged("\(name) section: \(error.description)")
         }
         return UnsafeRawBufferPointer(exact)
     }
+
+    /// Processors this process may run on: threads for inflating zstd frames.
+    static var processors: Int { Int(min(launcher_processors(), 4)) }
 }

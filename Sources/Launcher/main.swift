@@ -20,10 +20,10 @@ func launch() throws(LauncherError) -> Int32 {
     }
     let entry = try RuntimeCache(image: image).loadEmbedEntry()
 
-    let arguments = CommandLine.unsafeArgv
+    guard launcher_argc() > 0 else { throw .runtime("started with an empty argument list (no argv[0])") }
     var options = bundle_embed_options()
-    options.argc = CommandLine.argc
-    options.argv = UnsafePointer(OpaquePointer(arguments))
+    options.argc = launcher_argc()
+    options.argv = UnsafePointer(OpaquePointer(launcher_argv()))
     options.node_option_count = 0
     options.node_options = nil
     options.bootstrap_source = bootstrap.data.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -36,6 +36,6 @@ func launch() throws(LauncherError) -> Int32 {
 do {
     exit(try launch())
 } catch {
-    error.report(executable: CommandLine.arguments.first ?? "app")
+    error.report(executable: launcher_argc() > 0 ? String(cString: launcher_argv()[0]!) : "app")
     exit(error.exitCode)
 }

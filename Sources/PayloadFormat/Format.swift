@@ -1,21 +1,26 @@
 /// The on-disk format of a bundled app, shared by the `bundle` CLI (writer) and the
-/// launcher (reader). No dependencies beyond zlib and no Foundation, so the launcher
-/// stays small. `Templates/bootstrap.js` parses the archive layout below in JavaScript.
+/// launcher (reader). No dependencies beyond zlib and zstd (linked statically) and no
+/// Foundation, so the launcher stays small. `Templates/bootstrap.js` parses the archive
+/// layout below in JavaScript.
 ///
 /// # Output file
 ///
 ///     launcher ELF | runtime section | app section | trailer (120 bytes)
 ///
-/// Each section is one zlib stream (RFC 1950) of an *archive* (layout below). The
-/// launcher finds both by reading the fixed-size trailer at the very end of its own
-/// file, so appending the sections never touches the ELF.
+/// Each section is one compressed stream of an *archive* (layout below): a zlib stream
+/// (RFC 1950), or, when its trailer flag says so, a zstd stream (RFC 8878) of one or
+/// more frames that each record their content size (independent frames can be inflated
+/// in parallel). The launcher finds both by reading the fixed-size trailer at the very
+/// end of its own file, so appending the sections never touches the ELF.
 ///
 /// # Trailer (little-endian, 120 bytes, the last bytes of the file)
 ///
 ///     offset size field
 ///          0    8 magic "BNDLTRL\0"
 ///          8    2 format version (1)
-///         10    2 flags (bit 0: the runtime section carries libnode and its libraries)
+///         10    2 flags (bit 0: the runtime section carries libnode and its libraries;
+///                 bit 1: the runtime section is zstd, else zlib; bit 2: the app
+///                 section is zstd, else zlib; other bits 0, a reader refuses them)
 ///         12    4 reserved, 0
 ///         16    8 runtime section offset from the start of the file
 ///         24    8 runtime section size (compressed)
@@ -67,13 +72,14 @@ public enum Format {
 public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// A file of the app (app archive), served under the virtual root.
     case file = 0
-    /// The bootstrap script the launcher runs first (app archive, path "bootstrap.js").
+    /// The bootstrap script the launcher runs first (app archive, path ".bundle-bootstrap.js").
     case bootstrap = 1
     /// A shared library the launcher loads, in the order the metadata lists (runtime
     /// archive). The last one loaded exports `bundle_embed_run`.
     case library = 2
-    /// A file libnode reads from a fixed absolute path (runtime archive), served from
-    /// memory instead of the disk.
+    /// A file libnode reads from a fixed absolute path (runtime archive). The launcher
+    /// never writes it there: it serves opens of that path from its runtime cache (or
+    /// from memory).
     case builtin = 3
 }
 

@@ -4,12 +4,15 @@ public struct Section: Equatable, Sendable {
     public var compressedSize: Int
     public var uncompressedSize: Int
     public var crc32: UInt32
+    /// How the section is compressed (trailer flags bits 1 and 2).
+    public var codec: Codec
 
-    public init(offset: Int, compressedSize: Int, uncompressedSize: Int, crc32: UInt32) {
+    public init(offset: Int, compressedSize: Int, uncompressedSize: Int, crc32: UInt32, codec: Codec = .zlib) {
         self.offset = offset
         self.compressedSize = compressedSize
         self.uncompressedSize = uncompressedSize
         self.crc32 = crc32
+        self.codec = codec
     }
 }
 
@@ -21,6 +24,12 @@ public struct Trailer: Equatable, Sendable {
         /// The runtime section carries libnode and its libraries (not the system's).
         public static let selfContained = Flags(rawValue: 1 << 0)
     }
+
+    /// Flag bits that say a section is zstd rather than zlib. They live in the same
+    /// 16-bit field on disk but are modelled as `Section.codec`, not as `flags`.
+    static let runtimeZstdBit: UInt16 = 1 << 1
+    static let appZstdBit: UInt16 = 1 << 2
+    static let knownBits: UInt16 = Flags.selfContained.rawValue | runtimeZstdBit | appZstdBit
 
     public var flags: Flags
     public var runtime: Section
@@ -39,7 +48,9 @@ public struct Trailer: Equatable, Sendable {
         var out = ByteWriter()
         out.append(Format.trailerMagic)
         out.append(Format.version)
-        out.append(flags.rawValue)
+        out.append(flags.rawValue & Flags.selfContained.rawValue
+                   | (runtime.codec == .zstd ? Self.runtimeZstdBit : 0)
+                   | (app.codec == .zstd ? Self.appZstdBit : 0))
         out.append(UInt32(0))
         out.append(UInt64(runtime.offset))
         out.append(UInt64(runtime.compressedSize))
@@ -71,17 +82,21 @@ public struct Trailer: Equatable, Sendable {
         guard try reader.integer(UInt32.self, at: 104) == Checksum.crc32(try reader.bytes(at: 0, count: 104)) else {
             throw .corrupt("trailer checksum mismatch")
         }
-        flags = Flags(rawValue: try reader.integer(UInt16.self, at: 10))
+        let rawFlags = try reader.integer(UInt16.self, at: 10)
+        guard rawFlags & ~Self.knownBits == 0 else { throw .corrupt("unknown trailer flags") }
+        flags = Flags(rawValue: rawFlags & Flags.selfContained.rawValue)
         runtime = Section(
             offset: try reader.offset(try reader.integer(UInt64.self, at: 16), "runtime offset"),
             compressedSize: try reader.offset(try reader.integer(UInt64.self, at: 24), "runtime size"),
             uncompressedSize: try reader.offset(try reader.integer(UInt64.self, at: 32), "runtime size"),
-            crc32: try reader.integer(UInt32.self, at: 40))
+            crc32: try reader.integer(UInt32.self, at: 40),
+            codec: rawFlags & Self.runtimeZstdBit != 0 ? .zstd : .zlib)
         app = Section(
             offset: try reader.offset(try reader.integer(UInt64.self, at: 48), "app offset"),
             compressedSize: try reader.offset(try reader.integer(UInt64.self, at: 56), "app size"),
             uncompressedSize: try reader.offset(try reader.integer(UInt64.self, at: 64), "app size"),
-            crc32: try reader.integer(UInt32.self, at: 44))
+            crc32: try reader.integer(UInt32.self, at: 44),
+            codec: rawFlags & Self.appZstdBit != 0 ? .zstd : .zlib)
         runtimeDigest = Array(try reader.bytes(at: 72, count: 32))
 
         let payloadEnd = fileSize - Format.trailerSize

@@ -19,13 +19,18 @@ struct BundleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The executable to write.")
     var output: String
 
+    @Option(help: ArgumentHelp(
+        "Which node runtime the app uses: bundled (libnode and its libraries inside the output; runs without node installed) or system (the machine's libnode108; small output).",
+        valueName: "bundled|system"))
+    var runtime: RuntimeMode = .bundled
+
     @Flag(help: "Overwrite an existing output that is not a bundled app.")
     var force = false
 
     mutating func run() throws {
         do {
             let bundler = Bundler(toolkit: try Toolkit.locate())
-            let result = try bundler.bundle(BundleRequest(entry: entry, output: output, force: force))
+            let result = try bundler.bundle(BundleRequest(entry: entry, output: output, runtime: runtime, force: force))
             for diagnostic in result.app.diagnostics {
                 FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
             }
@@ -36,3 +41,5 @@ struct BundleCommand: ParsableCommand {
         }
     }
 }
+
+extension RuntimeMode: ExpressibleByArgument {}

@@ -9,11 +9,37 @@
 /// passed in the auxiliary vector when /proc is not mounted. Returns -1 on failure.
 int launcher_open_self(void);
 
+/// argc and argv of main, captured before it runs (also without /proc).
+int launcher_argc(void);
+char **launcher_argv(void);
+
 /// An anonymous in-memory file (memfd) for loading a library when no cache directory
 /// is writable. Returns -1 on failure.
 int launcher_memfd(const char *name);
 
+/// Processors this process may run on (at least 1).
+int launcher_processors(void);
+
+/// 1 when `path` is on a file system mounted noexec (dlopen cannot map code there).
+int launcher_is_noexec(const char *path);
+
 /// Calls the shim's entry point found with dlsym.
 int launcher_call_embed(void *entry, const bundle_embed_options *options);
+
+/// Files libnode opens by fixed absolute path (its externalized builtins, e.g.
+/// /usr/share/nodejs/acorn/dist/acorn.js) are served by the launcher's own
+/// `open`/`open64`/`openat`/`openat64` (and their fortified `__open*_2` forms) and
+/// `fopen`/`fopen64` (OpenSSL's CA bundle), which the launcher exports so libuv,
+/// libnode and libcrypto bind to them. A read-only open of a
+/// registered path opens the registered real file instead, or, for bytes in memory, a
+/// fresh memfd holding them (its own file offset, works without /proc); every other
+/// call goes to the C library unchanged. Register everything before libnode is loaded
+/// (the table is read without locks afterwards). Returns 0, or -1 when the table is
+/// full or out of memory. `data` must stay valid for the life of the process.
+int launcher_serve_file(const char *virtual_path, const char *real_path);
+int launcher_serve_memory(const char *virtual_path, const void *data, size_t length);
+
+/// Opens a file with the C library's open, bypassing the table (for tests).
+int launcher_real_open(const char *path, int flags);
 
 #endif
