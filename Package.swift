@@ -25,9 +25,11 @@ let package = Package(
             dependencies: ["CZlib", "CZstd"],
             linkerSettings: [.linkedLibrary(":libzstd.a")]
         ),
+        .target(name: "CNodeVersion", cSettings: [.unsafeFlags(["-I/usr/include/node"])]),
         .target(
             name: "BundlerCore",
-            dependencies: ["PayloadFormat", "CZstd", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["PayloadFormat", "CZstd", "CNodeVersion", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/node"])]
         ),
         .executableTarget(
             name: "bundle",

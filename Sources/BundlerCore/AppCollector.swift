@@ -27,9 +27,11 @@ public struct AppCollector {
         canonical = canonicalPath
     }
 
-    public func collect(entry: String) throws -> CollectedApp {
+    /// `extra` files (from --include) are added and followed like the entry.
+    public func collect(entry: String, including extra: [String] = []) throws -> CollectedApp {
         var state = State()
         state.add(entry, scan: true)
+        for file in extra { state.add(file, scan: true) }
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
             for file in fs.filesBelow(scope.directory, canonical: canonical) { state.add(file, scan: false) }
             state.add(scope.directory + "/package.json", scan: false)

@@ -18,6 +18,10 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case notABundle(String)
     case damaged(String, String)
     case extractTargetNotEmpty(String)
+    case invalidNodeOption(String)
+    case invalidGlob(String)
+    case includeMatchedNothing(String)
+    case ambiguousBin(String, [String])
 
     public var description: String {
         switch self {
@@ -36,6 +40,11 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .notABundle(let path): return "\(path) is not a bundled app"
         case .damaged(let path, let why): return "\(path) is damaged: \(why)"
         case .extractTargetNotEmpty(let path): return "\(path) is not empty; extract into a new or empty directory"
+        case .invalidNodeOption(let why): return why
+        case .invalidGlob(let pattern): return "--include/--exclude pattern '\(pattern)' is malformed"
+        case .includeMatchedNothing(let pattern): return "--include '\(pattern)' matches no file"
+        case .ambiguousBin(let path, let names):
+            return "\(path)/package.json names \(names.count) bins (\(names.joined(separator: ", "))); give the one to bundle as the entry"
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import PayloadFormat
 
-public enum RuntimeMode: String, Sendable, CaseIterable {
+public enum RuntimeMode: String, Sendable, CaseIterable, Codable {
     /// The output carries libnode and every library it needs beyond a bare glibc
     /// system (see `RuntimePack.baseLibraries`): it runs where no node is installed.
     case bundled
@@ -11,17 +11,32 @@ public enum RuntimeMode: String, Sendable, CaseIterable {
 }
 
 public struct BundleRequest: Sendable {
+    /// A file, or a package directory (its `bin` when it has one, else `main`).
     public var entry: String
-    public var output: String
+    /// Nil: named after the package's bin or the entry file, in the current directory.
+    public var output: String?
     public var runtime: RuntimeMode
     /// Overwrite an existing file that is not a bundled app.
     public var force: Bool
+    /// Node flags applied at every start (checked by `NodeOptionPolicy`).
+    public var nodeOptions: [String]
+    /// Let NODE_OPTIONS from the environment apply (off: a shipped app cannot be
+    /// changed by the environment it runs in).
+    public var allowNodeOptions: Bool
+    /// Globs relative to the current directory: files to add, files to leave out.
+    public var includes: [String]
+    public var excludes: [String]
 
-    public init(entry: String, output: String, runtime: RuntimeMode = .bundled, force: Bool = false) {
+    public init(entry: String, output: String? = nil, runtime: RuntimeMode = .bundled, force: Bool = false,
+                nodeOptions: [String] = [], allowNodeOptions: Bool = false, includes: [String] = [], excludes: [String] = []) {
         self.entry = entry
         self.output = output
         self.runtime = runtime
         self.force = force
+        self.nodeOptions = nodeOptions
+        self.allowNodeOptions = allowNodeOptions
+        self.includes = includes
+        self.excludes = excludes
     }
 }
 
@@ -31,39 +46,55 @@ public struct BundleResult: Sendable {
     public var launcherSize: Int
     public var runtimeSize: Int
     public var appSize: Int
-    /// Sizes of the bundled files, relative paths.
+    /// Sizes of the bundled files, relative to the virtual root, sorted by path.
     public var fileSizes: [(path: String, size: Int)]
 
     public var totalSize: Int { launcherSize + runtimeSize + appSize + Format.trailerSize }
 }
 
-/// The metadata the app archive carries for the bootstrap.
-public struct AppMetadata: Codable, Sendable {
+/// What the app archive records about how it was made (JSON, the archive metadata).
+/// The bootstrap reads `entry`; `bundle inspect` shows the rest.
+public struct AppMetadata: Codable, Sendable, Equatable {
     /// The entry file, relative to the virtual root.
     public var entry: String
+    public var nodeVersion: String?
+    public var runtime: RuntimeMode?
+    public var nodeOptions: [String]?
+    public var allowNodeOptions: Bool?
 }
 
 public struct Bundler {
     public static let bootstrapPath = ".bundle-bootstrap.js"
+    public static let launchOptionsPath = ".bundle-launch"
 
     let fs: FileSystem
     let toolkit: Toolkit
     /// Where prepared self-contained runtime packs are kept between runs (nil: none).
     let packCache: PackCache?
+    let progress: (String) -> Void
 
-    public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem(), packCache: PackCache? = PackCache.standard()) {
+    public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem(), packCache: PackCache? = PackCache.standard(),
+                progress: @escaping (String) -> Void = { _ in }) {
         self.toolkit = toolkit
         fs = fileSystem
         self.packCache = packCache
+        self.progress = progress
     }
 
     public func bundle(_ request: BundleRequest) throws -> BundleResult {
-        let entry = try resolveEntry(Self.absolute(request.entry))
-        let output = Self.absolute(request.output)
+        for option in request.nodeOptions {
+            if let problem = NodeOptionPolicy.problem(with: option) { throw BundleError.invalidNodeOption(problem) }
+        }
+        let includes = try request.includes.map(Glob.init)
+        let excludes = try request.excludes.map(Glob.init)
+        let (entry, defaultName) = try resolveEntry(Self.absolute(request.entry))
+        let output = Self.absolute(request.output ?? defaultName)
         try checkOutput(output, force: request.force)
 
+        let base = FileManager.default.currentDirectoryPath
         let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical)
-        var app = try collector.collect(entry: entry)
+        var app = try collector.collect(entry: entry, including: try matchingFiles(includes, under: base))
+        app.files.removeAll { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: base)) } }
         // An output inside the app's folder is either a previous build (left out) or
         // one of the app's own files (never overwritten, even with --force).
         let outputIdentity = Self.canonical(output)
@@ -85,15 +116,20 @@ public struct Bundler {
             fileSizes.append((relative, data.count))
         }
         entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: try fs.contents(of: toolkit.bootstrap)))
+        var launch = request.nodeOptions.map { "node-option \($0)\n" }.joined()
+        if request.allowNodeOptions { launch += "allow-node-options\n" }
+        entries.append(ArchiveEntry(path: Self.launchOptionsPath, kind: .launchOptions, data: Array(launch.utf8)))
+
+        let metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
+                                   nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let metadata = try encoder.encode(AppMetadata(entry: Path.relative(entry, to: app.root)))
-        let archive = try ArchiveWriter.write(entries: entries, metadata: Array(metadata))
+        let archive = try ArchiveWriter.write(entries: entries, metadata: Array(try encoder.encode(metadata)))
         let appCompressed = Zlib.compress(archive)
 
         let runtime = switch request.runtime {
         case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
-        case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache)
+        case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
         }
         let launcher = try fs.contents(of: toolkit.launcher)
         let runtimeSection = Section(offset: launcher.count, compressedSize: runtime.compressed.count,
@@ -109,16 +145,41 @@ public struct Bundler {
                             appSize: appCompressed.count, fileSizes: fileSizes)
     }
 
-    private func resolveEntry(_ path: String) throws -> String {
+    /// The entry file and the output name to use when -o is not given.
+    private func resolveEntry(_ path: String) throws -> (file: String, defaultName: String) {
         switch fs.kind(of: path) {
         case nil: throw BundleError.entryMissing(path)
-        case .directory:
-            guard let file = ModuleResolver(fileSystem: fs).resolvePath(path) else { throw BundleError.entryIsDirectory(path) }
-            return file
         case .file:
             _ = try fs.contents(of: path)  // unreadable → a clear error now, not later
-            return path
+            let name = Path.basename(path)
+            return (path, name.split(separator: ".").count > 1 ? String(name[..<name.lastIndex(of: ".")!]) : name + ".app")
+        case .directory:
+            let resolver = ModuleResolver(fileSystem: fs)
+            let json = resolver.packageJSON(path)
+            let packageName = (json?["name"] as? String).map { Path.basename($0) } ?? Path.basename(path)
+            if let bin = json?["bin"] {
+                let bins: [String: String] = (bin as? String).map { [packageName: $0] } ?? (bin as? [String: String] ?? [:])
+                guard bins.count == 1, let (name, target) = bins.first else {
+                    throw BundleError.ambiguousBin(path, bins.keys.sorted())
+                }
+                guard let file = resolver.resolvePath(Path.join(path, target)) else { throw BundleError.entryMissing(Path.join(path, target)) }
+                return (file, name)
+            }
+            guard let file = resolver.resolvePath(path) else { throw BundleError.entryIsDirectory(path) }
+            return (file, packageName)
         }
+    }
+
+    private func matchingFiles(_ globs: [Glob], under base: String) throws -> [String] {
+        var files: [String] = []
+        for glob in globs {
+            let start = glob.literalPrefix.isEmpty ? base : Path.join(base, glob.literalPrefix)
+            let candidates = fs.kind(of: start) == .file ? [start] : fs.filesBelow(start, canonical: Self.canonical, packages: true)
+            let matched = candidates.filter { glob.matches(Path.relative($0, to: base)) }
+            guard !matched.isEmpty else { throw BundleError.includeMatchedNothing(glob.pattern) }
+            files += matched
+        }
+        return files
     }
 
     private func checkOutput(_ output: String, force: Bool) throws {

@@ -103,9 +103,9 @@ enum Path {
 }
 
 extension FileSystem {
-    /// Every file below `directory`, skipping `node_modules` (packages are collected on
-    /// their own), dot-directories such as .git, and symlink loops.
-    func filesBelow(_ directory: String, canonical: (String) -> String) -> [String] {
+    /// Every file below `directory`, skipping dot-directories such as .git, symlink
+    /// loops and, unless `packages`, `node_modules` (packages are collected on their own).
+    func filesBelow(_ directory: String, canonical: (String) -> String, packages: Bool = false) -> [String] {
         var result: [String] = []
         var visited: Set<String> = []
         func walk(_ path: String) {
@@ -114,7 +114,7 @@ extension FileSystem {
                 let child = path + "/" + name
                 switch kind(of: child) {
                 case .file: result.append(child)
-                case .directory where name != "node_modules" && !name.hasPrefix("."): walk(child)
+                case .directory where (packages || name != "node_modules") && !name.hasPrefix("."): walk(child)
                 default: break
                 }
             }

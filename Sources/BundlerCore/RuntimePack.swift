@@ -67,7 +67,8 @@ public struct RuntimePack: Sendable {
     /// Prepares the self-contained pack, or reuses the one prepared earlier from the
     /// same inputs (`PackCache`): preparing compresses ~92 MB at zstd-19, which takes
     /// tens of seconds; reusing reads 25 MB.
-    public static func selfContained(toolkit: Toolkit, cache: PackCache? = PackCache.standard()) throws -> RuntimePack {
+    public static func selfContained(toolkit: Toolkit, cache: PackCache? = PackCache.standard(),
+                                     progress: (String) -> Void = { _ in }) throws -> RuntimePack {
         let shim: ELFObject
         do {
             shim = try ELFObject.read(toolkit.embedShim)
@@ -87,6 +88,7 @@ public struct RuntimePack: Sendable {
         if let cache, let cached = cache.load(key: key), cached.builtins == builtinIdentities(cached.builtinPaths) {
             return cached.pack
         }
+        progress("preparing the node runtime pack (once per runtime version; takes about 20 s)")
 
         var entries = [ArchiveEntry(path: shimPath, kind: .library, data: shimData)]
         var builtinPaths: Set<String> = []

@@ -101,10 +101,11 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
 
   // NODE_OPTIONS must not inject code into a shipped app. V8 and the platform are
   // initialized here, not by node, so the page's order (platform, then V8) holds on 18.
+  uint64_t flags = node::ProcessInitializationFlags::kNoInitializeV8 |
+                   node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
+  if (!options->allow_node_options) flags |= node::ProcessInitializationFlags::kDisableNodeOptionsEnv;
   std::unique_ptr<node::InitializationResult> result = node::InitializeOncePerProcess(
-      node_args, {node::ProcessInitializationFlags::kDisableNodeOptionsEnv,
-                  node::ProcessInitializationFlags::kNoInitializeV8,
-                  node::ProcessInitializationFlags::kNoInitializeNodeV8Platform});
+      node_args, static_cast<node::ProcessInitializationFlags::Flags>(flags));
   PrintErrors(result->errors());
   if (result->early_return()) return result->exit_code();
 

@@ -200,7 +200,7 @@ struct RuntimeCache {
                 guard launcher_serve_memory(entry.path, entry.data.baseAddress, entry.data.count) == 0 else {
                     throw .runtime("cannot serve \(entry.path)")
                 }
-            case .file, .bootstrap:
+            case .file, .bootstrap, .launchOptions:
                 continue
             }
         }

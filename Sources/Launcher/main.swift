@@ -7,30 +7,50 @@ import PayloadFormat
 func launch() throws(LauncherError) -> Int32 {
     let image = try SelfImage()
     let archive = try image.inflate(image.trailer.app, name: "app")
-    let bootstrap: ArchiveReader.Entry
+    let app: ArchiveReader
     do {
-        guard let entry = try ArchiveReader(archive).entries.first(where: { $0.kind == .bootstrap }) else {
-            throw LauncherError.damaged("app section has no bootstrap")
-        }
-        bootstrap = entry
-    } catch let error as FormatError {
-        throw .damaged("app section: \(error.description)")
+        app = try ArchiveReader(archive)
     } catch {
-        throw error as! LauncherError
+        throw .damaged("app section: \(error.description)")
     }
+    guard let bootstrap = app.entries.first(where: { $0.kind == .bootstrap }) else {
+        throw .damaged("app section has no bootstrap")
+    }
+    let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
     let entry = try RuntimeCache(image: image).loadEmbedEntry()
 
     guard launcher_argc() > 0 else { throw .runtime("started with an empty argument list (no argv[0])") }
     var options = bundle_embed_options()
     options.argc = launcher_argc()
     options.argv = UnsafePointer(OpaquePointer(launcher_argv()))
-    options.node_option_count = 0
-    options.node_options = nil
+    // Lives as long as the process, like argv.
+    let nodeOptions = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(launch.nodeOptions.count, 1))
+    for (index, option) in launch.nodeOptions.enumerated() { nodeOptions[index] = UnsafePointer(strdup(option)) }
+    options.node_option_count = Int32(launch.nodeOptions.count)
+    options.node_options = UnsafePointer(nodeOptions)
+    options.allow_node_options = launch.allowNodeOptions ? 1 : 0
     options.bootstrap_source = bootstrap.data.baseAddress!.assumingMemoryBound(to: CChar.self)
     options.bootstrap_length = bootstrap.data.count
     options.archive = UnsafeMutableRawPointer(mutating: archive.baseAddress)
     options.archive_length = archive.count
     return launcher_call_embed(entry, &options)
+}
+
+/// The author's choices baked in at bundle time (EntryKind.launchOptions).
+struct LaunchOptions {
+    var nodeOptions: [String] = []
+    var allowNodeOptions = false
+
+    init(_ entry: ArchiveReader.Entry?) {
+        guard let entry else { return }
+        for line in String(decoding: entry.data, as: UTF8.self).split(separator: "\n") {
+            if line == "allow-node-options" {
+                allowNodeOptions = true
+            } else if line.hasPrefix("node-option ") {
+                nodeOptions.append(String(line.dropFirst("node-option ".count)))
+            }
+        }
+    }
 }
 
 do {

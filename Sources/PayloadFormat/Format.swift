@@ -81,6 +81,10 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// never writes it there: it serves opens of that path from its runtime cache (or
     /// from memory).
     case builtin = 3
+    /// How the launcher starts node (app archive, path ".bundle-launch"): UTF-8 lines,
+    /// `node-option <flag>` for each flag baked in at bundle time, and
+    /// `allow-node-options` when the author lets NODE_OPTIONS apply.
+    case launchOptions = 4
 }
 
 /// Why a bundled file cannot be read. The text names what is wrong; the caller adds

@@ -21,6 +21,9 @@ typedef struct bundle_embed_options {
     size_t bootstrap_length;
     void *archive;
     size_t archive_length;
+    /// Non-zero when the app's author opted in to NODE_OPTIONS (bundle
+    /// --allow-node-options); otherwise the environment cannot inject node flags.
+    int allow_node_options;
 } bundle_embed_options;
 
 /// Runs node over the app and returns the process exit code. Errors before the app

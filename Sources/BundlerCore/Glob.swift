@@ -1,0 +1,55 @@
+import Foundation
+
+/// A shell-style pattern over '/'-separated relative paths: `*` and `?` stay within one
+/// path part, `**` crosses parts (`assets/**` is everything below assets), `[abc]` is a
+/// class. Used by `--include` and `--exclude`.
+public struct Glob: Sendable {
+    public let pattern: String
+    private let regex: NSRegularExpression
+
+    public init(_ pattern: String) throws {
+        self.pattern = pattern
+        var expression = "^"
+        var characters = Array(pattern)[...]
+        while let character = characters.popFirst() {
+            switch character {
+            case "*" where characters.first == "*":
+                characters.removeFirst()
+                if characters.first == "/" {
+                    characters.removeFirst()
+                    expression += "(?:.*/)?"
+                } else {
+                    expression += ".*"
+                }
+            case "*": expression += "[^/]*"
+            case "?": expression += "[^/]"
+            case "[":
+                guard let close = characters.firstIndex(of: "]") else { throw BundleError.invalidGlob(pattern) }
+                expression += "[" + characters[..<close].map { $0 == "\\" ? "\\\\" : String($0) }.joined() + "]"
+                characters = characters[characters.index(after: close)...]
+            default: expression += NSRegularExpression.escapedPattern(for: String(character))
+            }
+        }
+        do {
+            regex = try NSRegularExpression(pattern: expression + "$")
+        } catch {
+            throw BundleError.invalidGlob(pattern)
+        }
+    }
+
+    public func matches(_ relativePath: String) -> Bool {
+        regex.firstMatch(in: relativePath, range: NSRange(relativePath.startIndex..., in: relativePath)) != nil
+    }
+
+    /// The directory below which matches can lie: the pattern's parts before the first
+    /// wildcard, so a walk need not start at the root.
+    public var literalPrefix: String {
+        var parts: [Substring] = []
+        for part in pattern.split(separator: "/") {
+            if part.contains(where: { "*?[".contains($0) }) { break }
+            parts.append(part)
+        }
+        if parts.count == pattern.split(separator: "/").count { parts.removeLast() }
+        return parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,49 @@
+import CNodeVersion
+
+public enum Versions {
+    /// This tool's version.
+    public static let bundle = "0.1.0"
+    /// The node version of the runtime `bundle` packs (from the libnode headers it was built with).
+    public static let node = String(cString: bundle_node_version())
+}
+
+/// Which node flags an author may bake into an app (`--node-option`). Only flags that
+/// tune the runtime are allowed; flags that load code, open ports or change what runs
+/// (`--require`, `--import`, `--loader`, `--inspect`, `-e`, …) would let a bundle behave
+/// unlike its source, and unknown flags would make node refuse to start.
+public enum NodeOptionPolicy {
+    static let flags: Set<String> = [
+        "--expose-gc", "--no-warnings", "--no-deprecation", "--trace-warnings", "--trace-deprecation",
+        "--throw-deprecation", "--pending-deprecation", "--trace-uncaught", "--trace-exit",
+        "--enable-source-maps", "--zero-fill-buffers", "--abort-on-uncaught-exception",
+        "--no-experimental-fetch", "--no-experimental-global-webcrypto", "--no-experimental-global-customevent",
+        "--preserve-symlinks", "--preserve-symlinks-main", "--use-openssl-ca", "--use-bundled-ca",
+        "--openssl-legacy-provider", "--no-force-async-hooks-checks", "--jitless", "--no-addons",
+        "--experimental-global-webcrypto", "--experimental-wasm-modules", "--experimental-json-modules",
+        "--tls-min-v1.0", "--tls-min-v1.1", "--tls-min-v1.2", "--tls-min-v1.3", "--tls-max-v1.2", "--tls-max-v1.3",
+    ]
+    static let withValue: Set<String> = [
+        "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--stack-trace-limit",
+        "--unhandled-rejections", "--max-http-header-size", "--dns-result-order", "--title",
+        "--disable-proto", "--secure-heap", "--secure-heap-min", "--heapsnapshot-near-heap-limit",
+        "--diagnostic-dir",
+    ]
+
+    /// Nil when `option` may be baked in; otherwise why not.
+    public static func problem(with option: String) -> String? {
+        guard option.hasPrefix("--") else { return "node option '\(option)' must be written --name or --name=value" }
+        let parts = option.split(separator: "=", maxSplits: 1)
+        let name = String(parts[0]).replacingOccurrences(of: "_", with: "-")
+        if parts.count == 2 {
+            guard withValue.contains(name) else { return "node option '\(option)' is unknown or unsafe to bake in (allowed: flags for memory, stack, warnings, TLS versions and diagnostics; see README)" }
+            guard !parts[1].isEmpty, !parts[1].contains("\n") else { return "node option '\(option)' needs a value" }
+            return nil
+        }
+        if withValue.contains(name) { return "node option '\(option)' needs a value, as \(name)=…" }
+        guard flags.contains(name) else { return "node option '\(option)' is unknown or unsafe to bake in (allowed: flags for memory, stack, warnings, TLS versions and diagnostics; see README)" }
+        return nil
+    }
+
+    /// Every flag that may be baked in, for the README and error messages.
+    public static var allowed: [String] { flags.sorted() + withValue.sorted().map { $0 + "=…" } }
+}

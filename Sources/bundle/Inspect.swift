@@ -1,0 +1,52 @@
+import ArgumentParser
+import BundlerCore
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show what a bundled app contains and how it starts.")
+
+    @Argument(help: "A bundled app.")
+    var app: String
+
+    func run() throws {
+        try reportingErrors {
+            let info = try BundleInspector.inspect(app)
+            let metadata = info.metadata
+            let options = metadata.nodeOptions ?? []
+            Swift.print("""
+                format:       \(info.formatVersion)
+                node:         \(metadata.nodeVersion ?? "unknown")
+                runtime:      \(info.selfContained ? "bundled (runs without node installed)" : "system (uses the installed libnode)")
+                entry:        /$bundle/\(metadata.entry)
+                node options: \(options.isEmpty ? "none" : options.joined(separator: " "))\(metadata.allowNodeOptions == true ? " (NODE_OPTIONS allowed)" : "")
+                checksums:    ok
+                size:         \(Terminal.size(info.launcherSize + info.runtimeSize + info.appSize)) (launcher \(Terminal.size(info.launcherSize)), runtime \(Terminal.size(info.runtimeSize)), app \(Terminal.size(info.appSize)))
+                files:        \(info.files.count)
+                """)
+            for file in info.files { Swift.print("  \(String(file.size).leftPadded(10))  \(file.path)") }
+        }
+    }
+}
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a bundled app's files back out into a directory.")
+
+    @Argument(help: "A bundled app.")
+    var app: String
+
+    @Option(name: .shortAndLong, help: "A new or empty directory to write into.")
+    var output: String
+
+    func run() throws {
+        try reportingErrors {
+            let written = try BundleInspector.extract(app, to: output)
+            Terminal.line("  \(written.count) files written to \(output)")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

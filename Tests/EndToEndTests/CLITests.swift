@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// The CLI as a user meets it: summary, inspect, extract, baked options, packages.
+@Suite struct CLITests {
+    func bundle(_ arguments: [String], in directory: String, environment: [String: String]? = nil) throws -> Outcome {
+        try run(Tools.bundle, arguments, in: directory, environment: environment)
+    }
+
+    @Test func summaryNamesTheOutputSizesAndFilesWithoutColourOffATerminal() throws {
+        let fixture = try Fixture(["app.js": "require('./big')", "big.js": String(repeating: "//x\n", count: 5000)])
+        let result = try bundle(["app.js", "-o", "out", "--runtime", "system"], in: fixture.directory)
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("out  "))
+        #expect(result.stderr.contains("launcher "))
+        #expect(result.stderr.contains("2 files; largest: big.js 20.0 kB, app.js 16 B"))
+        #expect(result.stderr.contains("done in "))
+        #expect(!result.stderr.contains("\u{1B}["))
+        #expect(result.stdout == "")
+        let quiet = try bundle(["app.js", "-o", "out", "--runtime", "system", "--quiet"], in: fixture.directory)
+        #expect(quiet.status == 0 && quiet.stderr == "")
+        let verbose = try bundle(["app.js", "-o", "out", "--runtime", "system", "--verbose"], in: fixture.directory)
+        #expect(verbose.stderr.contains("20.0 kB   big.js"))
+    }
+
+    @Test func unresolvedRequiresAreWarningsWithFileAndLine() throws {
+        let fixture = try Fixture(["app.js": "// optional\ntry { require('optional-dep') } catch {}\nconsole.log('ok')\n"])
+        let result = try bundle(["app.js", "-o", "out", "--runtime", "system"], in: fixture.directory)
+        #expect(result.status == 0)
+        #expect(result.stderr.hasPrefix("\(fixture.directory)/app.js:2: warning: cannot resolve 'optional-dep'; it will fail at run time if reached\n"))
+        #expect(try run(fixture.directory + "/out").stdout == "ok\n")
+    }
+
+    @Test func inspectShowsHowTheAppStartsAndWhatIsInside() throws {
+        let fixture = try Fixture(["src/app.js": "require('./data.json')", "src/data.json": "{}"])
+        #expect(try bundle(["src/app.js", "-o", "app", "--node-option=--max-old-space-size=64", "--runtime", "system"],
+                           in: fixture.directory).status == 0)
+        let result = try run(Tools.bundle, ["inspect", "app"], in: fixture.directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("node:         v18."))
+        #expect(result.stdout.contains("runtime:      system"))
+        #expect(result.stdout.contains("entry:        /$bundle/app.js"))
+        #expect(result.stdout.contains("node options: --max-old-space-size=64"))
+        #expect(result.stdout.contains("checksums:    ok"))
+        #expect(result.stdout.contains("         2  data.json"))
+    }
+
+    @Test func inspectAndExtractRefuseFilesThatAreNotBundles() throws {
+        let fixture = try Fixture(["app.js": "1"])
+        for command in [["inspect", "app.js"], ["extract", "app.js", "-o", "x"], ["inspect", "missing"]] {
+            let result = try run(Tools.bundle, command, in: fixture.directory)
+            #expect(result.status == 1)
+            #expect(result.stderr == "bundle: error: \(command[1]) \(command[1] == "missing" ? "does not exist" : "is not a bundled app")\n")
+        }
+    }
+
+    @Test func extractWritesTheFilesBackAndNeverIntoAFullDirectory() throws {
+        let fixture = try Fixture(["app.js": "require('./lib/x')", "lib/x.js": "module.exports = 1\n"])
+        #expect(try bundle(["app.js", "-o", "app", "--runtime", "system"], in: fixture.directory).status == 0)
+        #expect(try run(Tools.bundle, ["extract", "app", "-o", "files"], in: fixture.directory).status == 0)
+        #expect(try String(contentsOfFile: fixture.directory + "/files/lib/x.js", encoding: .utf8) == "module.exports = 1\n")
+        let again = try run(Tools.bundle, ["extract", "app", "-o", "files"], in: fixture.directory)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("files is not empty"))
+    }
+
+    @Test func bakedNodeOptionsApplyAndUnsafeOnesAreRefused() throws {
+        let fixture = try Fixture(["app.js": "console.log(require('v8').getHeapStatistics().heap_size_limit < 200e6)\n"])
+        let plain = try fixture.bundle("app.js")
+        #expect(try run(plain).stdout == "false\n")
+        let small = try fixture.bundle("app.js", extra: ["--node-option=--max-old-space-size=64"])
+        #expect(try run(small).stdout == "true\n")
+        for unsafe in ["--require=x.js", "--inspect", "-e", "--max-old-space-size", "--no-such-flag"] {
+            let result = try bundle(["app.js", "-o", "bad", "--node-option=\(unsafe)"], in: fixture.directory)
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("bundle: error: node option '\(unsafe)'"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/bad"))
+        }
+    }
+
+    @Test func nodeOptionsFromTheEnvironmentApplyOnlyWhenTheAuthorAllows() throws {
+        let fixture = try Fixture(["app.js": "console.log(require('v8').getHeapStatistics().heap_size_limit < 200e6)\n"])
+        var environment = ProcessInfo.processInfo.environment
+        environment["NODE_OPTIONS"] = "--max-old-space-size=64"
+        let closed = try fixture.bundle("app.js")
+        #expect(try run(closed, environment: environment).stdout == "false\n")
+        let open = try fixture.bundle("app.js", extra: ["--allow-node-options"])
+        #expect(try run(open, environment: environment).stdout == "true\n")
+    }
+
+    @Test func aPackageDirectoryUsesItsBinAndNamesTheOutputAfterIt() throws {
+        let fixture = try Fixture([
+            "tool/package.json": #"{ "name": "@acme/tool", "bin": { "acme": "./cli.js" }, "main": "lib.js" }"#,
+            "tool/cli.js": "console.log('cli', require('./lib'))\n",
+            "tool/lib.js": "module.exports = 'lib'\n",
+            "plain/package.json": #"{ "name": "plain", "main": "main.js" }"#,
+            "plain/main.js": "console.log('main')\n",
+            "two/package.json": #"{ "name": "two", "bin": { "a": "a.js", "b": "b.js" } }"#,
+        ])
+        #expect(try bundle(["tool", "--runtime", "system"], in: fixture.directory).status == 0)
+        #expect(try run(fixture.directory + "/acme").stdout == "cli lib\n")
+        // Named after the package, which here is also the folder's name: a clear error.
+        let clash = try bundle(["./plain", "--runtime", "system"], in: fixture.directory)
+        #expect(clash.stderr == "bundle: error: output \(fixture.directory)/plain is a directory; name a file with -o\n")
+        #expect(try bundle([".", "--runtime", "system"], in: fixture.directory + "/plain").status == 0)
+        #expect(try run(fixture.directory + "/plain/plain").stdout == "main\n")
+        let two = try bundle(["two"], in: fixture.directory)
+        #expect(two.status == 1)
+        #expect(two.stderr.contains("names 2 bins (a, b)"))
+    }
+
+    @Test func includeAddsAssetsAndPluginsExcludeLeavesFilesOut() throws {
+        let fixture = try Fixture([
+            "app.js": """
+                const fs = require('fs'), path = require('path');
+                console.log(fs.readFileSync(path.join(__dirname, 'assets/a.txt'), 'utf8').trim());
+                console.log(fs.readdirSync(path.join(__dirname, 'plugins')).join(','));
+                const name = ['one'][0];
+                console.log(require('./plugins/' + name).id);
+                console.log(fs.existsSync(path.join(__dirname, 'assets/secret.key')));
+                """,
+            "assets/a.txt": "asset\n",
+            "assets/secret.key": "k",
+            "plugins/one.js": "module.exports = { id: require('./shared').id }\n",
+            "plugins/shared.js": "exports.id = 'plugin-one'\n",
+        ])
+        let expected = try fixture.node("app.js")
+        #expect(expected.stdout == "asset\none.js,shared.js\nplugin-one\ntrue\n")
+        let output = try fixture.bundle("app.js", extra: ["--include", "assets/**", "--include", "plugins/one.js", "--exclude", "**/*.key"])
+        try fixture.removeSource()
+        #expect(try run(output).stdout == "asset\none.js,shared.js\nplugin-one\nfalse\n")
+    }
+
+    @Test func anIncludeThatMatchesNothingIsAnError() throws {
+        let fixture = try Fixture(["app.js": "1"])
+        let result = try bundle(["app.js", "-o", "out", "--include", "nope/**"], in: fixture.directory)
+        #expect(result.status == 1)
+        #expect(result.stderr == "bundle: error: --include 'nope/**' matches no file\n")
+    }
+
+    @Test func versionNamesTheNodeRuntime() throws {
+        let result = try run(Tools.bundle, ["--version"])
+        #expect(result.stdout.hasPrefix("bundle 0.1.0 (node v18."))
+    }
+
+    @Test func helpHasExamplesAndCompletionsAreGenerated() throws {
+        #expect(try run(Tools.bundle, ["--help"]).stdout.contains("bundle app.js -o app"))
+        #expect(try run(Tools.bundle, ["--generate-completion-script", "bash"]).stdout.contains("_bundle"))
+    }
+}
