@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+/// What the README's "Guarantees" section promises, each checked here.
+@Suite struct GuaranteesTests {
+    func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    @Test func sameInputsGiveByteIdenticalOutputs() throws {
+        let files = ["app.js": "require('./b'); require('./a'); require('dep')", "a.js": "1", "b.js": "2",
+                     "package.json": #"{ "name": "x" }"#, "node_modules/dep/index.js": "3", "data/z.txt": "z", "data/y.txt": "y"]
+        let first = try Fixture(files)
+        // The same files written in the opposite order, with other modification times.
+        let second = try Fixture()
+        for (path, text) in files.sorted(by: { $0.key > $1.key }) { try second.write(path, text) }
+        _ = try run("/usr/bin/touch", ["-d", "2001-02-03", second.directory + "/a.js", second.directory + "/data/z.txt"])
+        let one = try first.bundle("app.js")
+        let elsewhere = try second.scratchDirectory("cwd")
+        let two = elsewhere + "/app"
+        #expect(try run(Tools.bundle, [second.directory + "/app.js", "-o", two, "--quiet"], in: elsewhere).status == 0)
+        #expect(try bytes(one) == bytes(two))
+    }
+
+    /// Damage anywhere in the payload or trailer: one line, exit 65, and the app never runs.
+    @Test(arguments: ["truncate", "flip-app", "flip-trailer", "append"])
+    func damagedOutputsAreRefused(damage: String) throws {
+        let fixture = try Fixture(["app.js": "console.log('ran')\n"])
+        let output = try fixture.bundle("app.js", extra: ["--runtime", "system"])
+        var data = try bytes(output)
+        switch damage {
+        case "truncate": data.removeLast(1000)
+        case "flip-app": data[data.count - 200] ^= 0x10
+        case "flip-trailer": data[data.count - 60] ^= 0x01
+        default: data += Array("appended".utf8)
+        }
+        try Data(data).write(to: URL(fileURLWithPath: output))
+        let result = try run(output)
+        #expect(result.status == 65)
+        #expect(result.stdout == "")
+        #expect(result.stderr.hasPrefix("\(output) is damaged: "))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func signalsReachTheAppsHandlers() throws {
+        let fixture = try Fixture(["app.js": """
+            process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3) });
+            console.log('ready');
+            setInterval(() => {}, 1000);
+            """])
+        let output = try fixture.bundle("app.js")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: output)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") { seen += pipe.fileHandleForReading.availableData }
+        process.terminate()
+        process.waitUntilExit()
+        seen += pipe.fileHandleForReading.readDataToEndOfFile()
+        #expect(String(decoding: seen, as: UTF8.self) == "ready\ngot SIGTERM\n")
+        #expect(process.terminationStatus == 3)
+    }
+
+    @Test func sigintWithoutAHandlerEndsTheAppLikeNode() throws {
+        let fixture = try Fixture(["app.js": "console.log('ready'); setInterval(() => {}, 1000)\n"])
+        let output = try fixture.bundle("app.js")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: output)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        while !String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).contains("ready") {}
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationStatus == SIGINT)
+    }
+
+    @Test func aClosedPipeEndsLikeNodeAndLargeOutputIsNotTruncated() throws {
+        let fixture = try Fixture(["app.js": """
+            const n = Number(process.argv[2]);
+            for (let i = 0; i < n; i++) process.stdout.write(`line ${i} ${'x'.repeat(100)}\\n`);
+            """])
+        // What node does when the reader goes away: the same exit status, and EPIPE reported
+        // (or not) the same way.
+        let pipeline = #"'%@' %@ 100000 | head -1; echo "status ${PIPESTATUS[0]}" >&2"#
+        let node = try run("/bin/bash", ["-c", String(format: pipeline, Tools.node, fixture.directory + "/app.js")])
+        let output = try fixture.bundle("app.js")
+        let bundled = try run("/bin/bash", ["-c", String(format: pipeline, output, "")])
+        #expect(bundled.stdout == "line 0 " + String(repeating: "x", count: 100) + "\n")
+        #expect(bundled.stdout == node.stdout)
+        #expect(bundled.stderr.contains("Error: write EPIPE") == node.stderr.contains("Error: write EPIPE"))
+        #expect(bundled.stderr.hasSuffix(node.stderr.split(separator: "\n").last.map { $0 + "\n" } ?? "?"))
+        let all = try run(output, ["50000"])
+        #expect(all.stdout.count == (0..<50000).reduce(0) { $0 + "line \($1) ".count + 101 })
+    }
+}
