@@ -56,6 +56,9 @@ let package = Package(
                     "-Xlinker", "--export-dynamic-symbol=__openat_2", "-Xlinker", "--export-dynamic-symbol=__openat64_2",
                     "-Xlinker", "--export-dynamic-symbol=fopen", "-Xlinker", "--export-dynamic-symbol=fopen64",
                 ]),
+                // Native addons of the app: node's dlopen of an addon's virtual path
+                // loads its real copy (CLauncherSupport, "Native addons").
+                .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dlopen"]),
             ]
         ),
         .target(

@@ -31,6 +31,8 @@ const os = internalRequire('os');
 const { Buffer } = internalRequire('buffer');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 let systemErrorMap = null; // errno -> [code, description], made on the first error
+let sharedArchiveBuffer = null; // see sharedArchive()
+const WORKER_ENVIRONMENT_KEY = 'bundle:archive'; // see "Worker threads"
 
 const app = parseArchive(archive);
 const vfs = createVirtualFs(archive, app.files);
@@ -39,9 +41,9 @@ if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); //
 // module loaded before the patch would be read from the real disk.
 patchFs(vfs);
 const resolver = installModuleLoader(vfs);
+adaptBuiltinsOnFirstUse();
 const esm = installEsmLoader(vfs, resolver);
 quietLoaderWarnings();
-installWorkerSupport();
 // ES modules see builtins through a copy of their exports; refresh it.
 Module.syncBuiltinESMExports();
 
@@ -51,30 +53,33 @@ if (launch.role === 'worker') {
   runMain(mainFromArguments());
 }
 
-// The module to run and process.argv as `node <module> args` would have them. A child
-// of the app, started by child_process.fork(), cluster or spawn(process.execPath, ...)
-// on a bundled module, runs `app /$bundle/<module> args`: when the first argument is a
-// path under the virtual root that names a module of the archive, that module runs
-// instead of the entry (node options in front of it: see embed.cc). Every other command
-// line reaches the entry untouched, `./app --version` included.
+// The module to run, with process.argv as `node <module> args` would have it. A child of
+// the app (child_process.fork(), cluster, spawn(process.execPath, [...])) runs
+// `app /$bundle/<module> args`: when the first argument is a path under the virtual
+// root, that module runs instead of the entry, as `node <module>` would run it (a
+// missing one is reported like node's "Cannot find module", never mistaken for an
+// argument, so that a fork of a missing module cannot fork the entry again and again).
+// Node options in front of the path: see embed.cc ("Children of the app"). Every other
+// command line reaches the entry untouched, `./app --version` included; what a user
+// needs to know is that `./app /$bundle/<module>` runs that bundled module.
 function mainFromArguments() {
   const first = process.argv[1];
   if (typeof first === 'string' && first.startsWith(`${VIRTUAL_ROOT}/`)) {
-    const requested = path.resolve(first);
-    let found = null;
-    try {
-      found = resolver.resolveFilename(requested, null, true);
-    } catch {
-      // not a module of the archive: an argument for the entry
-    }
-    if (found) {
-      process.argv[1] = requested;
-      return found;
-    }
+    process.argv[1] = path.resolve(first);
+    return resolveMain(process.argv[1]);
   }
   const entryPath = `${VIRTUAL_ROOT}/${app.entry}`;
   process.argv.splice(1, 0, entryPath);
   return entryPath;
+}
+
+// node's main lookup (extensions, directories); a missing module is left for Module._load to report.
+function resolveMain(request) {
+  try {
+    return resolver.resolveFilename(request, null, true);
+  } catch {
+    return request;
+  }
 }
 
 // MARK: - Archive
@@ -86,6 +91,7 @@ function parseArchive(buffer) {
   const RECORD_SIZE = 24;
   const KIND_FILE = 0;
   const KIND_BOOTSTRAP = 1; // this script, which worker threads compile again; 2 and 3: runtime archive
+  const KIND_ADDON = 5; // a native addon: a file here; the launcher also makes it loadable (loadNativeAddon)
 
   const isArrayBuffer = buffer instanceof ArrayBuffer ||
     (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer);
@@ -136,7 +142,7 @@ function parseArchive(buffer) {
     need(dataOffset, dataLength, 'data of entry ', i);
     offset = pathStart + pathLength;
     if (kind === KIND_BOOTSTRAP) bootstrap = { offset: dataOffset, length: dataLength };
-    if (kind !== KIND_FILE) continue;
+    if (kind !== KIND_FILE && kind !== KIND_ADDON) continue;
     const relative = text.toString('utf8', pathStart, offset);
     // toString replaces bad UTF-8 with U+FFFD; only then is the strict decoder needed.
     if (relative.includes('\uFFFD')) decodeUtf8(bytes.subarray(pathStart, offset), `path of entry ${i}`);
@@ -480,12 +486,35 @@ function patchFs(vfs) {
       ['utimes', 'utime'], ['lutimes', 'lutime'], ['mkdtemp', 'mkdtemp']]
       .map(([name, syscall]) => [name, firstPath, readOnly(syscall), all]),
   ];
+  const promiseTable = [];
   for (const [name, select, implementation, flavours] of table) {
     for (const flavour of flavours) {
-      const [holder, key] = flavour === 'sync' ? [fs, `${name}Sync`]
-        : flavour === 'callback' ? [fs, name] : [fs.promises, name];
-      install(holder, key, flavour, select, implementation);
+      if (flavour === 'promise') promiseTable.push([name, select, implementation]);
+      else install(fs, flavour === 'sync' ? `${name}Sync` : name, flavour, select, implementation);
     }
+  }
+  // fs.promises costs ~6 ms to load, which plain node pays only when the app asks for
+  // it: patched on first access (fs.promises, or 'fs/promises' through
+  // adaptBuiltinsOnFirstUse; both are the same object).
+  let promisesPatched = false;
+  const patchPromises = () => {
+    if (promisesPatched) return;
+    promisesPatched = true;
+    for (const [name, select, implementation] of promiseTable) install(fs.promises, name, 'promise', select, implementation);
+  };
+  const promisesProperty = Object.getOwnPropertyDescriptor(fs, 'promises');
+  if (typeof promisesProperty?.get === 'function' && promisesProperty.configurable) {
+    Object.defineProperty(fs, 'promises', {
+      configurable: true,
+      enumerable: promisesProperty.enumerable,
+      get() {
+        const promises = Reflect.apply(promisesProperty.get, this, []);
+        patchPromises();
+        return promises;
+      },
+    });
+  } else {
+    patchPromises();
   }
   install(fs.realpathSync, 'native', 'sync', firstPath, operations.realpathNative);
   install(fs.realpath, 'native', 'callback', firstPath, operations.realpathNative);
@@ -662,13 +691,14 @@ function runMain(mainPath) {
   Module._load(mainPath, null, true);
 }
 
-// MARK: - Extension points
+// MARK: - Native addons
 //
-// Native addons: they need dlopen of a real file; a later issue extracts them.
-
-// The launcher will extract addons to a real file (they need dlopen); until then, say so.
+// dlopen needs a real file. The launcher registered every addon of the archive under
+// its virtual path and answers dlopen of that path with a real copy (runtime cache or
+// memfd), after loading the libraries the addons need (Sources/Launcher/NativeAddons.swift).
+// So node's own loading applies, in every thread, and module.filename stays virtual.
 function loadNativeAddon(module, filename) {
-  throw new Error(`bundle: native addon ${filename} cannot be loaded yet`);
+  return process.dlopen(module, filename);
 }
 
 // What node's loader throws when `require()` meets an ES module.
@@ -691,6 +721,450 @@ function requireEsmError(module, filename, scope, vfs) {
       'ES modules instead).\n';
   }
   return nodeError(Error, 'ERR_REQUIRE_ESM', message);
+}
+
+// MARK: - ES modules
+//
+// Why this mechanism (DESIGN.md "ES modules on node 18.20" measured the three ways):
+// node's own ESM loader accepts "customizations" in-thread (ModuleLoader's
+// setCustomizations, which is how its hooks thread applies hooks). Reached through
+// internalRequire it needs no flag and no extra thread, and leaves everything else to
+// node: translators (so cjs-module-lexer reads CommonJS files through the patched fs
+// and named imports work), module jobs, top-level await, import.meta,
+// import.meta.resolve, stack traces with file:///$bundle/... URLs, error reporting. Only
+// resolve and load of the archive's files are ours (createEsmHooks). Startup: node
+// creates its loader anyway once a CommonJS module has loaded; connecting it costs
+// about 1 ms more (measured: a small ESM app starts as fast, relative to plain node, as
+// a CommonJS one; a CommonJS app as fast as before ES module support).
+// The price is a dependency on 18.20 internals; the runtime pack pins the exact libnode,
+// and every internal piece is checked before use. When one is missing, the same hooks
+// go through the public module.register() (18.19+), which runs them on a hooks thread:
+// slower (about +80 ms at startup, measured) but public.
+// The other way measured, vm.SourceTextModule, needs a flag and builds a separate module
+// graph; and `import()` cannot be used here at all: this script is compiled with
+// ScriptCompiler::CompileFunction, whose code has no host-defined options for it.
+// Also note: no CommonJS file may load before this script (none does in the launcher):
+// node's loader would then exist already, holding the unpatched fs.readFileSync.
+
+// Connects the hooks to node's ESM loader; returns what the rest of the bootstrap needs.
+function installEsmLoader(vfs, resolver) {
+  const hooks = createEsmHooks(vfs, resolver);
+  let loaderModule = null;
+  try {
+    loaderModule = internalRequire('internal/process/esm_loader');
+  } catch {
+    // internals not reachable (plain `require`): the public way below
+  }
+  // node's loader, made now if not yet: node makes it anyway as soon as any CommonJS
+  // module has loaded (Module.prototype.load caches exports in it).
+  const loader = loaderModule?.esmLoader;
+  const internals = loader ? inThreadInternals(loader) : null;
+  let mode = 'none';
+  if (internals) {
+    loader.setCustomizations(inThreadCustomizations(hooks, internals));
+    mode = 'in-thread';
+  } else if (mayUseEsm(vfs) && registerHooks()) {
+    // Without internals the hooks thread (~90 ms) starts only for apps that can reach
+    // an ES module at all.
+    mode = 'register';
+  }
+
+  return {
+    // Workers get --expose-internals so that they can connect the same way.
+    internalsReachable: internals !== null,
+    runMain(mainPath) {
+      const mainURL = url.pathToFileURL(mainPath).href;
+      if (mode === 'in-thread') {
+        // What node's runMainESM does; exit code 13 for an unsettled top-level await.
+        internals.handleMainPromise(loaderModule.loadESM((esmLoader) =>
+          esmLoader.import(mainURL, undefined, { __proto__: null })));
+      } else {
+        publicImport(mainURL); // a failure surfaces as an unhandled rejection: reported, exit code 1
+      }
+    },
+  };
+}
+
+// Whether the app has an .mjs file, a "type": "module" package, or JavaScript that
+// mentions import() or import.meta (then it may import even CommonJS through node's ESM loader).
+function mayUseEsm(vfs) {
+  return app.files.some(({ relative }) => {
+    if (relative.endsWith('.mjs')) return true;
+    if (relative === 'package.json' || relative.endsWith('/package.json')) {
+      return /"type"\s*:\s*"module"/.test(vfs.readText(`${VIRTUAL_ROOT}/${relative}`));
+    }
+    if (!/\.c?js$/.test(relative)) return false;
+    const bytes = vfs.readFile(`${VIRTUAL_ROOT}/${relative}`);
+    return bytes.includes('import(') || bytes.includes('import (') || bytes.includes('import.meta');
+  });
+}
+
+// The pieces of node 18.20's ESM loader the in-thread customizations use, or null.
+function inThreadInternals(loader) {
+  try {
+    const parts = {
+      defaultResolve: internalRequire('internal/modules/esm/resolve').defaultResolve,
+      defaultLoad: internalRequire('internal/modules/esm/load').defaultLoad,
+      initializeImportMeta: internalRequire('internal/modules/esm/initialize_import_meta').initializeImportMeta,
+      getDefaultConditions: internalRequire('internal/modules/esm/utils').getDefaultConditions,
+      handleMainPromise: internalRequire('internal/modules/run_main').handleMainPromise,
+    };
+    const complete = Object.values(parts).every((part) => typeof part === 'function') &&
+      typeof loader.setCustomizations === 'function' && typeof loader.import === 'function';
+    return complete ? parts : null;
+  } catch {
+    return null;
+  }
+}
+
+// The interface ModuleLoader expects from customizations (see its setCustomizations),
+// with node's default resolve and load as the "next" hooks, as in a hook chain.
+function inThreadCustomizations(hooks, internals) {
+  const { defaultResolve, defaultLoad, initializeImportMeta, getDefaultConditions } = internals;
+  const resolveSync = (specifier, parentURL, importAttributes = { __proto__: null }) => hooks.resolve(`${specifier}`,
+    { __proto__: null, conditions: getDefaultConditions(), importAttributes, parentURL }, defaultResolve);
+  return {
+    __proto__: null,
+    allowImportMetaResolve: true,
+    resolve: resolveSync, // the loader awaits the answer; import.meta.resolve needs it synchronous
+    resolveSync,
+    load: (loadURL, context) => hooks.load(loadURL, context, defaultLoad),
+    importMetaInitialize: (meta, context, loader) => initializeImportMeta(meta, context, loader),
+    forceLoadHooks() {},
+    register() {
+      throw new Error('bundle: module.register() is not supported inside a bundled app');
+    },
+  };
+}
+
+// The public fallback: the same hooks on node's hooks thread, fed the shared archive.
+function registerHooks() {
+  if (typeof Module.register !== 'function' || app.bootstrap === null) return false;
+  // The hooks thread compiles this script with { role: 'hooks' }: archive index and resolver only.
+  const source = `
+  import { createRequire } from 'node:module';
+  let hooks;
+  export function initialize({ archive, bootstrap }) {
+    const require = createRequire('/');
+    const source = require('buffer').Buffer.from(archive, bootstrap.offset, bootstrap.length).toString('utf8');
+    const compiled = require('vm').compileFunction(source, ['process', 'internalRequire', 'archive'],
+      { filename: 'bundle:bootstrap.js' });
+    hooks = compiled(process, require, archive, { role: 'hooks' });
+  }
+  export const resolve = (specifier, context, nextResolve) => hooks.resolve(specifier, context, nextResolve);
+  export const load = (url, context, nextLoad) => hooks.load(url, context, nextLoad);
+  `;
+  const hooksURL = `data:text/javascript,${encodeURIComponent(source)}`;
+  Module.register(hooksURL, { parentURL: 'data:', data: { archive: sharedArchive(), bootstrap: app.bootstrap } });
+  return true;
+}
+
+// import() for this script, which cannot use the keyword itself (see above): a function
+// compiled by node's CommonJS loader, whose code does have an import() callback.
+function publicImport(specifier) {
+  const importer = new Module(`${VIRTUAL_ROOT}/[bundle import]`, null);
+  importer.filename = importer.id;
+  importer._compile('module.exports = (specifier) => import(specifier);', importer.filename);
+  return importer.exports(specifier);
+}
+
+// resolve and load hooks in the shape of node's public module hooks, so that one
+// implementation serves both connections. Only the archive's files are answered here.
+function createEsmHooks(vfs, resolver) {
+  const DEFAULT_CONDITIONS = ['node', 'import', 'node-addons'];
+  return { resolve, load };
+
+  function resolve(specifier, context, nextResolve) {
+    const { parentURL } = context;
+    if (!isOurs(specifier, parentURL)) return nextResolve(specifier, context);
+    const parent = parentURL ?? url.pathToFileURL(`${process.cwd()}/`).href;
+    const base = parent.startsWith('file:') ? url.fileURLToPath(parent) : parent;
+    let resolved;
+    try {
+      resolved = resolver.resolveEsm(specifier, parent, base, new Set(context.conditions ?? DEFAULT_CONDITIONS));
+    } catch (err) {
+      if (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'ERR_UNSUPPORTED_DIR_IMPORT') {
+        addCommonJsHint(err, specifier, base);
+      }
+      throw err;
+    }
+    if (resolved === null) return nextResolve(specifier, context);
+    return { url: resolved.href, shortCircuit: true };
+  }
+
+  function load(loadURL, context, nextLoad) {
+    if (!isVirtualUrl(loadURL)) return nextLoad(loadURL, context);
+    const filename = url.fileURLToPath(loadURL);
+    const format = resolver.esmFormat(filename);
+    // CommonJS is read by node's translator through the patched fs (cjs-module-lexer
+    // included); the rest is handed over as text. node's default load still runs, for
+    // its checks of import assertions.
+    const source = format === 'commonjs' ? null : vfs.readText(filename);
+    return nextLoad(loadURL, { ...context, format, source });
+  }
+
+  // Imports by an archive module, and imports naming an archive path from anywhere.
+  function isOurs(specifier, parentURL) {
+    if (typeof specifier !== 'string' || specifier.startsWith('node:') || Module.isBuiltin(specifier)) return false;
+    if (isVirtualUrl(parentURL)) return true;
+    try {
+      const target = isRelativeOrAbsoluteSpecifier(specifier)
+        ? new URL(specifier, parentURL ?? url.pathToFileURL(`${process.cwd()}/`))
+        : specifier.startsWith('file:') ? new URL(specifier) : null;
+      return target?.protocol === 'file:' && isVirtualPath(path.resolve(url.fileURLToPath(target)));
+    } catch {
+      return false;
+    }
+  }
+
+  // node adds "Did you mean to import ./x.js?" when require() would have found the file
+  // (resolving as it does: relative requests from the working directory).
+  function addCommonJsHint(error, specifier, base) {
+    let found;
+    try {
+      const probe = new Module(base, null);
+      probe.paths = Module._nodeModulePaths(base);
+      found = resolver.resolveFilename(specifier.startsWith('file://') ? url.fileURLToPath(specifier) : specifier,
+        probe, false);
+    } catch {
+      return;
+    }
+    if (isRelativeOrAbsoluteSpecifier(specifier) && specifier[0] === '.') {
+      found = path.relative(base, found);
+      if (!found.startsWith('../')) found = `./${found}`;
+    } else if (!isRelativeOrAbsoluteSpecifier(specifier) && !specifier.startsWith('file://')) {
+      const index = found.indexOf(specifier.split('/')[0]);
+      if (index !== -1) found = found.slice(index);
+    }
+    const hint = `Did you mean to import ${found}?`;
+    const lines = error.stack.split('\n');
+    error.stack = `${lines.shift()}\n${hint}\n${lines.join('\n')}`;
+    error.message += `\n${hint}`;
+  }
+}
+
+function isVirtualUrl(text) {
+  return typeof text === 'string' && text.startsWith(`file://${VIRTUAL_ROOT}/`);
+}
+
+// node 18 calls JSON modules and its loader hooks experimental, on stderr, once per
+// thread. A shipped program should not print that to its users: those few warnings are
+// dropped, every other one goes through.
+function quietLoaderWarnings() {
+  const QUIET = /^(?:Importing JSON modules|Custom ESM Loaders|Import assertions|Use `importAttributes`)/;
+  replace(process, 'emitWarning', (original) => function emitWarning(warning, type) {
+    const message = typeof warning === 'string' ? warning : warning?.message;
+    const kind = typeof type === 'string' ? type : type?.type ?? warning?.name;
+    if (kind === 'ExperimentalWarning' && typeof message === 'string' && QUIET.test(message)) return undefined;
+    return Reflect.apply(original, this, arguments);
+  });
+}
+
+// The archive as a SharedArrayBuffer, to give to other threads without a copy. The
+// launcher already passes one; an ArrayBuffer (older launchers) is copied once.
+function sharedArchive() {
+  if (sharedArchiveBuffer === null) {
+    if (archive instanceof SharedArrayBuffer) {
+      sharedArchiveBuffer = archive;
+    } else {
+      sharedArchiveBuffer = new SharedArrayBuffer(archive.byteLength);
+      new Uint8Array(sharedArchiveBuffer).set(new Uint8Array(archive));
+    }
+  }
+  return sharedArchiveBuffer;
+}
+
+// MARK: - Builtins adapted on first use
+//
+// worker_threads and child_process get wrappers (below), fs/promises the patches of fs.
+// Loading them costs about 6 ms each, which plain node does not pay at startup: they
+// are adapted when the app first asks for them. Every way an app gets a builtin —
+// require('x'), require('node:x'), import, import() — goes through node's
+// BuiltinModule.prototype.compileForPublicLoader (18.20 internals), before the app
+// sees the exports and before node makes their ES module view; the adaptation happens
+// there. (Wrapping Module._load instead would leave a bootstrap frame under every
+// module's code, one less frame of the app in its error stacks.) cluster takes fork()
+// from child_process while it loads: asking for cluster adapts child_process first.
+// Without those internals everything is adapted at startup.
+
+function adaptBuiltinsOnFirstUse() {
+  const adapters = new Map([
+    ['fs/promises', () => fs.promises], // the getter patches it
+    ['worker_threads', installWorkerSupport],
+    ['child_process', installForkSupport],
+    ['cluster', installForkSupport],
+  ]);
+  const done = new Set();
+  const adapt = (id) => {
+    const install = adapters.get(id);
+    if (install === undefined || done.has(install)) return;
+    done.add(install);
+    install();
+  };
+  let BuiltinModule = null;
+  try {
+    ({ BuiltinModule } = internalRequire('internal/bootstrap/realm'));
+  } catch {
+    // internals not reachable
+  }
+  const proto = BuiltinModule?.prototype;
+  if (typeof proto?.compileForPublicLoader !== 'function') {
+    for (const id of adapters.keys()) adapt(id);
+    return;
+  }
+  replace(proto, 'compileForPublicLoader', (original) => function compileForPublicLoader() {
+    adapt(this.id);
+    return Reflect.apply(original, this, arguments);
+  });
+}
+
+// MARK: - Worker threads
+//
+// node starts a worker's environment itself, so this script does not run there by
+// itself. `new Worker(file)` for a file under the virtual root (a path, or a file: URL)
+// and `new Worker(code, { eval: true })` become an eval'd stub that compiles this script
+// again (the archive's bootstrap entry) with { role: 'worker' }; it then runs the file
+// or the code as node would. The archive reaches the worker through worker_threads'
+// environment data, as the SharedArrayBuffer the launcher made: shared, never copied,
+// and inherited by nested workers. The worker also gets --expose-internals, so that it
+// can connect the in-thread ES module loader like the main thread; process.execArgv
+// there shows what node would show. What a user could notice: inside such a worker,
+// require('internal/...') names node's internal modules rather than a package named
+// "internal". Workers of real files, and data: URL workers, are node's, unchanged.
+
+function installWorkerSupport() {
+  const workerThreads = internalRequire('worker_threads');
+  const NodeWorker = workerThreads.Worker;
+  class Worker extends NodeWorker {
+    constructor(filename, options, ...rest) {
+      const plan = planWorker(filename, options);
+      if (plan === null) {
+        super(filename, options, ...rest);
+        return;
+      }
+      try {
+        return Reflect.construct(NodeWorker, [plan.code, plan.options], new.target); // eslint-disable-line no-constructor-return
+      } catch (error) {
+        // An inherited option that a Worker refuses and isProcessWideOption does not
+        // know: inherit node's way instead, without internals (the worker then uses the
+        // public ES module fallback).
+        if (error?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || plan.plainOptions === null) throw error;
+        return Reflect.construct(NodeWorker, [plan.code, plan.plainOptions], new.target); // eslint-disable-line no-constructor-return
+      }
+    }
+  }
+  workerThreads.Worker = Worker;
+
+  function planWorker(filename, options) {
+    if (app.bootstrap === null || (options != null && typeof options !== 'object')) return null;
+    const given = options ?? {};
+    let start;
+    if (given.eval) {
+      if (typeof filename !== 'string') return null; // node's error
+      start = { role: 'worker', code: filename };
+    } else {
+      const file = workerFile(filename);
+      if (file === null) return null;
+      start = { role: 'worker', filename: file };
+    }
+    if (given.execArgv !== undefined && !Array.isArray(given.execArgv)) return null; // node's error
+    start.execArgv = (given.execArgv ?? process.execArgv).map(String);
+    if (workerThreads.getEnvironmentData(WORKER_ENVIRONMENT_KEY) === undefined) {
+      workerThreads.setEnvironmentData(WORKER_ENVIRONMENT_KEY, { archive: sharedArchive(), bootstrap: app.bootstrap });
+    }
+    const code = workerStub(start);
+    const plainOptions = { ...given, eval: true };
+    if (!esm.internalsReachable) return { code, options: plainOptions, plainOptions: null };
+    // Inherited options that a Worker refuses are process-wide: they apply to it anyway.
+    const inherited = given.execArgv ?? process.execArgv.filter((option) => !isProcessWideOption(option));
+    const withInternals = { ...plainOptions, execArgv: [...inherited, '--expose-internals'] };
+    return { code, options: withInternals, plainOptions: given.execArgv === undefined ? plainOptions : null };
+  }
+}
+
+// A worker's file as node reads the argument: an absolute path, ./ or ../ from the
+// working directory, or a file: URL. Only files under the virtual root are ours.
+function workerFile(filename) {
+  let file = null;
+  if (typeof filename === 'string') {
+    if (path.isAbsolute(filename) || /^\.\.?[\\/]/.test(filename)) file = path.resolve(filename);
+  } else if (filename !== null && typeof filename === 'object' && filename.protocol === 'file:' &&
+    typeof filename.href === 'string') {
+    try {
+      file = url.fileURLToPath(filename);
+    } catch {
+      return null; // node's error
+    }
+  }
+  return file !== null && isVirtualPath(file) ? file : null;
+}
+
+function isProcessWideOption(option) {
+  const name = String(option).split('=')[0].replace(/_/g, '-');
+  return ['--max-old-space-size', '--max-semi-space-size', '--stack-size', '--stack-trace-limit', '--expose-gc',
+    '--zero-fill-buffers', '--abort-on-uncaught-exception', '--title', '--disable-proto', '--jitless',
+    '--use-openssl-ca', '--use-bundled-ca', '--openssl-legacy-provider', '--secure-heap', '--secure-heap-min'].includes(name);
+}
+
+function workerStub(start) {
+  return `'use strict';
+{
+  const { archive, bootstrap } = require('worker_threads').getEnvironmentData(${JSON.stringify(WORKER_ENVIRONMENT_KEY)});
+  const source = require('buffer').Buffer.from(archive, bootstrap.offset, bootstrap.length).toString('utf8');
+  require('vm').compileFunction(source, ['process', 'internalRequire', 'archive'], { filename: 'bundle:bootstrap.js' })(
+    process, require, archive, ${JSON.stringify(start)});
+}
+`;
+}
+
+// Inside the worker, after the bootstrap is installed: what node's worker would run.
+function runWorker(start) {
+  process.execArgv = start.execArgv;
+  if (start.code !== undefined) {
+    Object.defineProperty(process, '_eval', { __proto__: null, configurable: true, enumerable: true, value: start.code });
+    let evalScript = null;
+    try {
+      ({ evalScript } = internalRequire('internal/process/execution'));
+    } catch {
+      // internals not reachable: vm below (import() in the code is then unavailable)
+    }
+    if (typeof evalScript === 'function') evalScript('[worker eval]', start.code);
+    else internalRequire('vm').runInThisContext(start.code, { filename: '[worker eval]' });
+    return;
+  }
+  delete process._eval;
+  process.argv[1] = start.filename; // node: [execPath, filename, ...argv]
+  runMain(resolveMain(start.filename));
+}
+
+// MARK: - Child processes
+//
+// fork() of a bundled module starts this executable again (process.execPath) as
+// `app [execArgv] /$bundle/<module> args`; mainFromArguments and embed.cc recognize it.
+// cluster's workers come through fork() too. fork() is wrapped only to keep that command
+// line unambiguous: execArgv keeps its single-argument options (`--max-old-space-size=
+// 100`; embed.cc applies the harmless ones) and loses the others with their values
+// (`--require x`), which could not be applied anyway.
+
+function installForkSupport() {
+  const childProcess = internalRequire('child_process');
+  replace(childProcess, 'fork', (original) => function fork(modulePath, args, options) {
+    const file = typeof modulePath === 'string' ? modulePath : workerFile(modulePath);
+    if (typeof file !== 'string' || !file.startsWith(`${VIRTUAL_ROOT}/`)) return Reflect.apply(original, this, arguments);
+    if (args !== null && typeof args === 'object' && !Array.isArray(args)) {
+      options = args; // fork(modulePath, options)
+      args = [];
+    }
+    if (options != null && typeof options !== 'object') return Reflect.apply(original, this, arguments); // node's error
+    const given = options ?? {};
+    if (given.execPath !== undefined && given.execPath !== process.execPath) {
+      return Reflect.apply(original, this, arguments); // another program: its own rules
+    }
+    const execArgv = given.execArgv ?? process.execArgv;
+    if (!Array.isArray(execArgv)) return Reflect.apply(original, this, arguments); // node's error
+    const kept = execArgv.filter((option) => typeof option === 'string' && /^-[^-]|^--./.test(option));
+    return Reflect.apply(original, this, [path.resolve(file), args, { ...given, execArgv: kept }]);
+  });
 }
 
 // MARK: - Resolver
@@ -866,10 +1340,10 @@ function createResolver(vfs) {
     }
   }
 
-  function resolvePackageExports(pkg, subpath, base) {
+  function resolvePackageExports(pkg, subpath, base, conditions = CONDITIONS) {
     let { exports } = pkg.data;
     if (isMainSugar(exports, pkg, base)) exports = { '.': exports };
-    const target = resolveMapping(subpath, exports, pkg, false, base);
+    const target = resolveMapping(subpath, exports, pkg, false, base, conditions);
     if (target == null) {
       const message = subpath === '.'
         ? `No "exports" main defined in ${pkg.dir}/package.json`
@@ -893,9 +1367,9 @@ function createResolver(vfs) {
   }
 
   // One "exports" or "imports" object: an exact key, else the most specific "*" pattern.
-  function resolveMapping(key, mapping, pkg, isImports, base) {
+  function resolveMapping(key, mapping, pkg, isImports, base, conditions = CONDITIONS) {
     if (Object.prototype.hasOwnProperty.call(mapping, key) && !key.includes('*') && !key.endsWith('/')) {
-      return resolveTarget(pkg, mapping[key], '', key, isImports, base);
+      return resolveTarget(pkg, mapping[key], '', key, isImports, base, conditions);
     }
     let best = null;
     for (const pattern of Object.getOwnPropertyNames(mapping)) {
@@ -909,11 +1383,11 @@ function createResolver(vfs) {
         best = { pattern, star, match: key.slice(star, key.length - suffix.length) };
       }
     }
-    return best && resolveTarget(pkg, mapping[best.pattern], best.match, best.pattern, isImports, base);
+    return best && resolveTarget(pkg, mapping[best.pattern], best.match, best.pattern, isImports, base, conditions);
   }
 
   // A target: a URL, a bare package name (imports only), null (excluded) or undefined (no match).
-  function resolveTarget(pkg, target, match, key, isImports, base) {
+  function resolveTarget(pkg, target, match, key, isImports, base, conditions) {
     if (typeof target === 'string') return resolveTargetString(pkg, target, match, key, isImports, base);
     if (Array.isArray(target)) {
       if (target.length === 0) return null;
@@ -921,7 +1395,7 @@ function createResolver(vfs) {
       for (const alternative of target) {
         let resolved;
         try {
-          resolved = resolveTarget(pkg, alternative, match, key, isImports, base);
+          resolved = resolveTarget(pkg, alternative, match, key, isImports, base, conditions);
         } catch (err) {
           if (err.code !== 'ERR_INVALID_PACKAGE_TARGET') throw err;
           failure = err;
@@ -934,13 +1408,13 @@ function createResolver(vfs) {
       throw failure;
     }
     if (target !== null && typeof target === 'object') {
-      const conditions = Object.getOwnPropertyNames(target);
-      if (conditions.some((condition) => String(Number(condition)) === condition && Number(condition) >= 0)) {
+      const keys = Object.getOwnPropertyNames(target);
+      if (keys.some((condition) => String(Number(condition)) === condition && Number(condition) >= 0)) {
         throw invalidPackageConfig(pkg, base, '"exports" cannot contain numeric property keys.');
       }
-      for (const condition of conditions) {
-        if (condition !== 'default' && !CONDITIONS.has(condition)) continue;
-        const resolved = resolveTarget(pkg, target[condition], match, key, isImports, base);
+      for (const condition of keys) {
+        if (condition !== 'default' && !conditions.has(condition)) continue;
+        const resolved = resolveTarget(pkg, target[condition], match, key, isImports, base, conditions);
         if (resolved !== undefined) return resolved;
       }
       return undefined;
@@ -1015,7 +1489,147 @@ function createResolver(vfs) {
       `${base ? ` while importing ${base}` : ''}. ${message}`);
   }
 
-  return { resolveFilename, readPackageScope };
+  // MARK: ES module resolution
+  //
+  // node's ESM resolver (internal/modules/esm/resolve.js in 18.20) for importers under
+  // the virtual root: no extension search, directories are errors, packages by "exports"
+  // or their legacy main. Returns a URL, or null when the answer lies outside the archive
+  // and node's own resolver should look on the real disk. `base` is the importer's path.
+
+  function resolveEsm(specifier, parentURL, base, conditions) {
+    let resolved;
+    if (isRelativeOrAbsoluteSpecifier(specifier)) {
+      resolved = new URL(specifier, parentURL);
+    } else if (specifier[0] === '#') {
+      resolved = resolveEsmImports(specifier, base, conditions);
+    } else {
+      let parsed = null;
+      try {
+        parsed = new URL(specifier);
+      } catch {
+        // not a URL: a package name
+      }
+      if (parsed !== null && parsed.protocol !== 'file:') return null; // data:, node:, ...: node's own
+      resolved = parsed ?? resolveEsmPackage(specifier, base, conditions);
+    }
+    if (resolved === null || resolved.protocol !== 'file:') return resolved;
+    return finalizeEsm(resolved, base);
+  }
+
+  function finalizeEsm(resolved, base) {
+    if (/%2f|%5c/i.test(resolved.pathname)) {
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${resolved.pathname}" must ` +
+        `not include encoded "/" or "\\" characters${importedFrom(base)}`);
+    }
+    const filename = url.fileURLToPath(resolved);
+    const normalized = path.resolve(filename);
+    if (!isVirtualPath(normalized)) return null;
+    const node = vfs.find(normalized);
+    if (node?.kind === DIRECTORY) {
+      const error = nodeError(Error, 'ERR_UNSUPPORTED_DIR_IMPORT', `Directory import '${filename}' is not ` +
+        `supported resolving ES modules imported from ${base}`);
+      error.url = String(resolved);
+      throw error;
+    }
+    if (node === undefined || filename.endsWith('/')) {
+      const error = nodeError(Error, 'ERR_MODULE_NOT_FOUND', `Cannot find module '${filename}' imported from ${base}`);
+      error.url = String(resolved);
+      throw error;
+    }
+    const found = url.pathToFileURL(normalized);
+    found.search = resolved.search;
+    found.hash = resolved.hash;
+    return found;
+  }
+
+  function resolveEsmPackage(specifier, base, conditions) {
+    if (Module.isBuiltin(specifier)) return new URL(`node:${specifier}`);
+    const name = packageName(specifier);
+    if (name === null || (specifier.startsWith('@') && !specifier.includes('/'))) {
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${specifier}" is not a valid ` +
+        `package name${importedFrom(base)}`);
+    }
+    const subpath = `.${specifier.slice(name.length)}`;
+    const scope = readPackageScope(base);
+    if (scope?.data.exports != null && scope.data.name === name) {
+      return resolvePackageExports(scope, subpath, base, conditions);
+    }
+    for (let dir = path.dirname(base); isVirtualPath(dir); dir = path.dirname(dir)) {
+      const pkgDir = `${dir}/node_modules/${name}`;
+      if (!vfs.isDirectory(pkgDir)) continue;
+      const data = readPackage(pkgDir);
+      const pkg = { dir: pkgDir, data: data ?? {} };
+      if (data?.exports != null) return resolvePackageExports(pkg, subpath, base, conditions);
+      if (subpath === '.') return legacyMainResolve(pkg, base);
+      return new URL(subpath, url.pathToFileURL(`${pkgDir}/package.json`));
+    }
+    return null;
+  }
+
+  function legacyMainResolve(pkg, base) {
+    const packageUrl = url.pathToFileURL(`${pkg.dir}/package.json`);
+    const { main } = pkg.data;
+    const candidates = main === undefined ? []
+      : ['', '.js', '.json', '.node', '/index.js', '/index.json', '/index.node'].map((suffix) => `./${main}${suffix}`);
+    candidates.push('./index.js', './index.json', './index.node');
+    for (const [index, candidate] of candidates.entries()) {
+      const guess = new URL(candidate, packageUrl);
+      const guessPath = url.fileURLToPath(guess);
+      if (!vfs.isFile(guessPath)) continue;
+      if (main === undefined || index > 0) legacyIndexDeprecation(guessPath, pkg, base, main);
+      return guess;
+    }
+    throw nodeError(Error, 'ERR_MODULE_NOT_FOUND', `Cannot find package '${pkg.dir}/' imported from ${base}`);
+  }
+
+  // node warns when the main of an ES module package is found by guessing.
+  function legacyIndexDeprecation(filename, pkg, base, main) {
+    if (esmFormat(filename, true) !== 'module') return;
+    const relative = filename.slice(pkg.dir.length + 1);
+    const message = !main
+      ? `No "main" or "exports" field defined in the package.json for ${pkg.dir}/ resolving the main entry ` +
+        `point "${relative}", imported from ${base}.\nDefault "index" lookups for the main are deprecated for ` +
+        'ES modules.'
+      : `Package ${pkg.dir}/ has a "main" field set to "${main}", excluding the full filename and extension to ` +
+        `the resolved file at "${relative}", imported from ${base}.\n Automatic extension resolution of the ` +
+        '"main" field is deprecated for ES modules.';
+    if (path.resolve(pkg.dir, main ?? '') !== filename) process.emitWarning(message, 'DeprecationWarning', 'DEP0151');
+  }
+
+  function resolveEsmImports(specifier, base, conditions) {
+    if (specifier === '#' || specifier.startsWith('#/') || specifier.endsWith('/')) {
+      throw nodeError(TypeError, 'ERR_INVALID_MODULE_SPECIFIER', `Invalid module "${specifier}" is not a valid ` +
+        `internal imports specifier name${importedFrom(base)}`);
+    }
+    const pkg = readPackageScope(base);
+    const { imports } = pkg?.data ?? {};
+    const target = imports !== null && typeof imports === 'object'
+      ? resolveMapping(specifier, imports, pkg, true, base, conditions) : null;
+    if (target == null) {
+      throw nodeError(TypeError, 'ERR_PACKAGE_IMPORT_NOT_DEFINED', `Package import specifier "${specifier}" is ` +
+        `not defined${pkg ? ` in package ${pkg.dir}/package.json` : ''} imported from ${base}`);
+    }
+    return typeof target === 'string' ? resolveEsmPackage(target, `${pkg.dir}/package.json`, conditions) : target;
+  }
+
+  // The format node gives a file of the archive: its extension, then the package "type".
+  function esmFormat(filename, quiet = false) {
+    const extension = path.extname(filename);
+    if (extension === '.mjs') return 'module';
+    if (extension === '.cjs') return 'commonjs';
+    if (extension === '.json') return 'json';
+    if (extension === '.js' || extension === '') {
+      return readPackageScope(filename)?.data.type === 'module' ? 'module' : 'commonjs';
+    }
+    if (quiet) return undefined;
+    throw nodeError(TypeError, 'ERR_UNKNOWN_FILE_EXTENSION', `Unknown file extension "${extension}" for ${filename}`);
+  }
+
+  return { resolveFilename, readPackageScope, resolveEsm, esmFormat };
+}
+
+function isRelativeOrAbsoluteSpecifier(specifier) {
+  return specifier[0] === '/' || /^\.\.?(?:\/|$)/.test(specifier);
 }
 
 // "name" or "@scope/name" at the start of a bare request, or null.

@@ -23,7 +23,7 @@ public enum BundleInspector {
                 path: path, formatVersion: Format.version, selfContained: trailer.flags.contains(.selfContained),
                 launcherSize: trailer.runtime.offset, runtimeSize: trailer.runtime.compressedSize,
                 appSize: trailer.app.compressedSize, metadata: metadata,
-                files: archive.entries.filter { $0.kind == .file }.map { ($0.path, $0.data.count) })
+                files: archive.entries.filter { $0.kind.isAppFile }.map { ($0.path, $0.data.count) })
         }
     }
 
@@ -42,7 +42,7 @@ public enum BundleInspector {
         }
         return try withApp(path) { _, archive in
             var written: [String] = []
-            for entry in archive.entries where entry.kind == .file {
+            for entry in archive.entries where entry.kind.isAppFile {
                 // Archive paths are relative with no '..' (checked by the reader).
                 let target = directory + "/" + entry.path
                 try manager.createDirectory(atPath: Path.dirname(target), withIntermediateDirectories: true)

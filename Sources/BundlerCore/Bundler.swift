@@ -115,6 +115,8 @@ public struct Bundler {
             entries.append(ArchiveEntry(path: relative, data: data))
             fileSizes.append((relative, data.count))
         }
+        // Native addons (.node) and the libraries they need: see NativeAddons.swift.
+        try NativeAddons.pack(&entries, root: app.root, shim: toolkit.embedShim, diagnostics: &app.diagnostics)
         entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: try fs.contents(of: toolkit.bootstrap)))
         var launch = request.nodeOptions.map { "node-option \($0)\n" }.joined()
         if request.allowNodeOptions { launch += "allow-node-options\n" }

@@ -113,15 +113,20 @@ public struct RuntimePack: Sendable {
 
     /// The libraries `root` needs, transitively, minus `baseLibraries`, in load order
     /// (every library after the ones it needs; ties in DT_NEEDED order), each with the
-    /// name its dependents ask for. `root` itself is not included.
-    static func closure(of root: ELFObject, resolver: LibraryResolver,
-                        base: Set<String> = baseLibraries) throws -> [(name: String, object: ELFObject)] {
+    /// name its dependents ask for. `root` itself is not included. A library that is not
+    /// installed is an error, unless `missing` is given: then it is told and left out.
+    static func closure(of root: ELFObject, resolver: LibraryResolver, base: Set<String> = baseLibraries,
+                        missing: ((_ name: String, _ neededBy: ELFObject) -> Void)? = nil) throws -> [(name: String, object: ELFObject)] {
         var ordered: [(name: String, object: ELFObject)] = []
         var seen: Set<String> = []
         func visit(_ object: ELFObject) throws {
             for name in object.needed where !base.contains(name) && !seen.contains(name) {
                 seen.insert(name)
                 guard let path = resolver.resolve(name, neededBy: object) else {
+                    if let missing {
+                        missing(name, object)
+                        continue
+                    }
                     throw BundleError.runtimeUnavailable("\(name), needed by \(object.path), is not installed")
                 }
                 let library: ELFObject

@@ -31,8 +31,17 @@ struct ELFObject: Equatable, Sendable {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(path, String(cString: strerror(errno))) }
-        let file = ELFReader(fd: fd, size: Int(info.st_size), path: path)
+        return try parse(ELFReader(fd: fd, data: nil, size: Int(info.st_size), path: path))
+    }
 
+    /// The same for an object already in memory; `path` is where it lives (for
+    /// `$ORIGIN`) and what errors name.
+    static func parse(_ data: [UInt8], path: String) throws(ReadError) -> ELFObject {
+        try parse(ELFReader(fd: -1, data: data, size: data.count, path: path))
+    }
+
+    private static func parse(_ file: ELFReader) throws(ReadError) -> ELFObject {
+        let path = file.path
         let header = try file.bytes(at: 0, count: 64)
         guard header.prefix(4) == [0x7f, 0x45, 0x4c, 0x46] else { throw .notELF(path, "no ELF magic") }
         guard header[4] == 2, header[5] == 1 else { throw .notELF(path, "not 64-bit little-endian") }
@@ -119,9 +128,10 @@ struct ELFObject: Equatable, Sendable {
     }
 }
 
-/// Bounds-checked reads from an open file.
+/// Bounds-checked reads from an open file (or from bytes in memory).
 private struct ELFReader {
     let fd: Int32
+    let data: [UInt8]?
     let size: Int
     let path: String
 
@@ -129,6 +139,7 @@ private struct ELFReader {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset, count <= 1 << 28 else {
             throw .notELF(path, "truncated")
         }
+        if let data { return Array(data[offset..<offset + count]) }
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -172,7 +183,12 @@ struct LibraryResolver: Sendable {
         if name.contains("/") { return Self.usable(name) ? name : nil }
         var directories = object.runpath.isEmpty ? object.rpath : []
         directories += object.runpath
-        for directory in directories where Self.usable(directory + "/" + name) { return directory + "/" + name }
+        // A relative entry is relative to the working directory of the process that
+        // loads the object (Debian's node_sqlite3.node has RUNPATH "external/lib"): it
+        // says nothing about this machine's libraries.
+        for directory in directories where directory.hasPrefix("/") && Self.usable(directory + "/" + name) {
+            return directory + "/" + name
+        }
         if let cached = cache[name], Self.usable(cached) { return cached }
         for directory in defaultDirectories where Self.usable(directory + "/" + name) { return directory + "/" + name }
         return nil

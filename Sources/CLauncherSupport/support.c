@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,3 +240,126 @@ static FILE *interposed_fopen(const char *path, const char *mode) {
 
 FILE *fopen(const char *path, const char *mode) { return interposed_fopen(path, mode); }
 FILE *fopen64(const char *path, const char *mode) { return interposed_fopen(path, mode); }
+
+// MARK: - Native addons
+
+typedef struct native_object {
+    char *virtual_path;  // an addon's; a library's name
+    char *real_path;     // NULL until a memfd is made for `data`
+    const void *data;
+    size_t length;
+    int fd;              // the memfd, kept open
+} native_object;
+
+static native_object *native_libraries, *native_addons;
+static int native_library_count, native_addon_count;
+static int native_libraries_loaded;  // set once every library loaded
+// Guards the lazy memfds. Recursive: a constructor run by dlopen may call dlopen.
+static pthread_mutex_t native_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static int add_native(native_object **table, int *count, const char *virtual_path, const char *real_path,
+                      const void *data, size_t length) {
+    native_object *grown = realloc(*table, sizeof(native_object) * (size_t)(*count + 1));
+    if (grown == NULL) return -1;
+    *table = grown;
+    native_object *object = &grown[*count];
+    object->virtual_path = virtual_path ? strdup(virtual_path) : NULL;
+    object->real_path = real_path ? strdup(real_path) : NULL;
+    if ((virtual_path && object->virtual_path == NULL) || (real_path && object->real_path == NULL)) {
+        free(object->virtual_path);
+        free(object->real_path);
+        return -1;
+    }
+    object->data = data;
+    object->length = length;
+    object->fd = -1;
+    *count += 1;
+    return 0;
+}
+
+int launcher_native_library(const char *name, const char *real_path, const void *data, size_t length) {
+    return add_native(&native_libraries, &native_library_count, name ? name : "library", real_path, data, length);
+}
+
+int launcher_native_addon(const char *virtual_path, const char *real_path, const void *data, size_t length) {
+    if (virtual_path == NULL || virtual_path[0] != '/') return -1;
+    return add_native(&native_addons, &native_addon_count, virtual_path, real_path, data, length);
+}
+
+typedef void *(*dlopen_fn)(const char *, int);
+
+static void *real_dlopen(const char *path, int flags) {
+    static dlopen_fn next;
+    dlopen_fn function = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+    if (function == NULL) {
+        function = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+        if (function == NULL || function == (dlopen_fn)dlopen) return NULL;
+        __atomic_store_n(&next, function, __ATOMIC_RELEASE);
+    }
+    return function(path, flags);
+}
+
+// The path to load `object` from: its real file, or a memfd made now from its bytes.
+// NULL when no memfd can be made.
+static const char *native_path(native_object *object, const char *name) {
+    pthread_mutex_lock(&native_lock);
+    if (object->real_path == NULL) {
+        int fd = memfd_create(name, MFD_CLOEXEC);
+        const char *bytes = object->data;
+        size_t done = 0;
+        while (fd >= 0 && done < object->length) {
+            ssize_t written = write(fd, bytes + done, object->length - done);
+            if (written < 0 && errno == EINTR) continue;
+            if (written <= 0) {
+                close(fd);
+                fd = -1;
+            } else {
+                done += (size_t)written;
+            }
+        }
+        char path[64];
+        if (fd >= 0) {
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            object->real_path = strdup(path);
+            if (object->real_path == NULL) {
+                close(fd);
+            } else {
+                object->fd = fd;
+            }
+        }
+    }
+    const char *path = object->real_path;
+    pthread_mutex_unlock(&native_lock);
+    return path;
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+void *dlopen(const char *path, int flags) {
+    if (path == NULL || path[0] != '/' || native_addon_count == 0) return real_dlopen(path, flags);
+    native_object *addon = NULL;
+    for (int i = 0; i < native_addon_count; i++) {
+        if (strcmp(native_addons[i].virtual_path, path) == 0) {
+            addon = &native_addons[i];
+            break;
+        }
+    }
+    if (addon == NULL) return real_dlopen(path, flags);
+
+    if (!__atomic_load_n(&native_libraries_loaded, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; i < native_library_count; i++) {
+            const char *library = native_path(&native_libraries[i], native_libraries[i].virtual_path);
+            // No memfd: the C library's own error for the path (dlerror must say something).
+            if (library == NULL) return real_dlopen(path, flags);
+            // Bound as the addon's own dependencies would be: its binding mode, local
+            // scope (symbols of one addon's libraries cannot capture another's).
+            if (real_dlopen(library, (flags & (RTLD_LAZY | RTLD_NOW)) | RTLD_LOCAL) == NULL) return NULL;  // dlerror names it
+        }
+        __atomic_store_n(&native_libraries_loaded, 1, __ATOMIC_RELEASE);
+    }
+    const char *real = native_path(addon, base_name(path));
+    return real_dlopen(real ? real : path, flags);
+}

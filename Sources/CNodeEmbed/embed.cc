@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ using v8::Locker;
 using v8::MaybeLocal;
 using v8::ScriptCompiler;
 using v8::ScriptOrigin;
+using v8::SharedArrayBuffer;
 using v8::String;
 using v8::Value;
 
@@ -55,10 +57,13 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
   }
 
   // The archive lives in the launcher's memory for the whole process: no copy, no free.
-  auto store = ArrayBuffer::NewBackingStore(
+  // A SharedArrayBuffer, so that worker threads get the same bytes without a copy: the
+  // bootstrap hands it to them through worker_threads' environment data, and V8 shares
+  // the backing store instead of cloning it (measured: no copy, whatever the size).
+  auto store = SharedArrayBuffer::NewBackingStore(
       options.archive, options.archive_length, [](void*, size_t, void*) {}, nullptr);
   Local<Value> args[] = {info.process_object, info.native_require,
-                         ArrayBuffer::New(isolate, std::move(store))};
+                         SharedArrayBuffer::New(isolate, std::move(store))};
   return bootstrap->Call(context, v8::Undefined(isolate), 3, args);
 }
 
@@ -91,13 +96,85 @@ int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::
   return exit_code;
 }
 
+// MARK: - Children of the app (child_process.fork, cluster)
+//
+// fork(modulePath, args, { execArgv }) runs `process.execPath [...execArgv] modulePath
+// ...args`, and process.execPath is the bundled app. So a command line of the form
+//     app --node-option [...] /$bundle/<module> [args...]
+// (one or more arguments starting with '-', then a path under the virtual root) is a
+// child started that way: the options are node's, not the app's. The bootstrap's fork()
+// keeps only single-argument options there, and of those only the ones below are
+// applied (memory, stack, warnings, diagnostics on stderr): anything else (--require,
+// --import, --loader, --inspect, ...) could load code or open a port, as NODE_OPTIONS
+// could, and is dropped, neither applied nor passed to the app. The bootstrap then runs
+// /$bundle/<module> (or reports it missing, as node would); it also recognizes
+// `app /$bundle/<module> args` without options. So `./app --flag /$bundle/x.js` has
+// that meaning too; no command line without a /$bundle/ path changes meaning.
+
+constexpr char kVirtualRoot[] = "/$bundle/";
+
+bool IsAppliedChildOption(const char* arg) {
+  static const char* const kFlags[] = {
+      "--expose-gc", "--no-warnings", "--no-deprecation", "--trace-warnings", "--trace-deprecation",
+      "--throw-deprecation", "--pending-deprecation", "--trace-uncaught", "--trace-exit",
+      "--enable-source-maps", "--zero-fill-buffers", "--abort-on-uncaught-exception",
+      "--no-experimental-fetch", "--no-experimental-global-webcrypto",
+      "--no-experimental-global-customevent",
+  };
+  static const char* const kWithValue[] = {
+      "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--stack-trace-limit",
+      "--unhandled-rejections", "--max-http-header-size", "--dns-result-order", "--title",
+      "--disable-proto",
+  };
+  // V8 spells its flags with '_' or '-' alike.
+  std::string option(arg);
+  const size_t equals = option.find('=');
+  std::string name = option.substr(0, equals);
+  for (size_t i = 2; i < name.size(); i++) {
+    if (name[i] == '_') name[i] = '-';
+  }
+  if (equals == std::string::npos) {
+    for (const char* flag : kFlags) {
+      if (name == flag) return true;
+    }
+    return false;
+  }
+  for (const char* flag : kWithValue) {
+    if (name == flag) return true;
+  }
+  return false;
+}
+
+// Splits `app [options] /$bundle/<module> args` into node's options and the app's argv.
+void SplitChildCommandLine(const bundle_embed_options& options, std::vector<std::string>* node_args,
+                           std::vector<std::string>* args) {
+  args->assign(options.argv, options.argv + options.argc);
+  int first = 1;
+  while (first < options.argc && options.argv[first][0] == '-' && options.argv[first][1] != '\0' &&
+         std::strcmp(options.argv[first], "--") != 0) {
+    first++;
+  }
+  if (first == 1 || first >= options.argc ||
+      std::strncmp(options.argv[first], kVirtualRoot, sizeof kVirtualRoot - 1) != 0) {
+    return;
+  }
+  for (int i = 1; i < first; i++) {
+    if (IsAppliedChildOption(options.argv[i])) node_args->emplace_back(options.argv[i]);
+  }
+  args->assign(options.argv + first, options.argv + options.argc);
+  args->insert(args->begin(), options.argv[0]);
+}
+
 }  // namespace
 
 extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   // Node parses only argv0 and the baked options: the user's arguments belong to the
-  // app, so `./app --version` reaches the app instead of printing node's version.
+  // app, so `./app --version` reaches the app instead of printing node's version. The
+  // one exception is a child of the app (see SplitChildCommandLine).
   std::vector<std::string> node_args = {options->argv[0]};
   for (int i = 0; i < options->node_option_count; i++) node_args.emplace_back(options->node_options[i]);
+  std::vector<std::string> args;
+  SplitChildCommandLine(*options, &node_args, &args);
 
   // NODE_OPTIONS must not inject code into a shipped app. V8 and the platform are
   // initialized here, not by node, so the page's order (platform, then V8) holds on 18.
@@ -113,7 +190,6 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   v8::V8::InitializePlatform(platform.get());
   v8::V8::Initialize();
 
-  std::vector<std::string> args(options->argv, options->argv + options->argc);
   int exit_code = RunEnvironment(platform.get(), args, result->exec_args(), *options);
 
   v8::V8::Dispose();

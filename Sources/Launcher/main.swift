@@ -18,6 +18,7 @@ func launch() throws(LauncherError) -> Int32 {
     }
     let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
     let entry = try RuntimeCache(image: image).loadEmbedEntry()
+    try NativeAddons.register(app)
 
     guard launcher_argc() > 0 else { throw .runtime("started with an empty argument list (no argv[0])") }
     var options = bundle_embed_options()

@@ -57,6 +57,25 @@
 ///
 /// Every offset and length is checked against the buffer before use; a reader never
 /// trusts its input.
+///
+/// # Native addons (app archive)
+///
+/// A native addon of the app (an x86-64 ELF `.node` file) is an `addon` entry at its
+/// own path, so the virtual file system shows it like any file. The shared libraries
+/// the addons need beyond the base set and libnode's own closure are `library` entries
+/// under `.bundle-native/lib/`, named by the SONAME their dependents ask for. When there
+/// is at least one addon, the entry `.bundle-native` (kind `nativeIndex`, `NativeIndex`)
+/// tells the launcher, without JSON, where to put them and in which order to load them:
+///
+///     bundle-native 1
+///     digest <64 hex digits>   SHA-256 of the addon and library entries (kind, path,
+///                              size and bytes, in path order): names the cache directory
+///     library <path>           one line per `library` entry, in load order (every
+///                              library after the ones it needs)
+///
+/// The launcher makes each addon and library a real file (the runtime cache, or a
+/// memfd) and answers node's `dlopen` of the addon's virtual path with it, after loading
+/// the libraries.
 public enum Format {
     public static let version: UInt16 = 1
     public static let archiveVersion: UInt32 = 1
@@ -75,7 +94,9 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// The bootstrap script the launcher runs first (app archive, path ".bundle-bootstrap.js").
     case bootstrap = 1
     /// A shared library the launcher loads, in the order the metadata lists (runtime
-    /// archive). The last one loaded exports `bundle_embed_run`.
+    /// archive). The last one loaded exports `bundle_embed_run`. In the app archive: a
+    /// library native addons need, loaded before the first addon in the order the
+    /// native index lists.
     case library = 2
     /// A file libnode reads from a fixed absolute path (runtime archive). The launcher
     /// never writes it there: it serves opens of that path from its runtime cache (or
@@ -85,6 +106,75 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// `node-option <flag>` for each flag baked in at bundle time, and
     /// `allow-node-options` when the author lets NODE_OPTIONS apply.
     case launchOptions = 4
+    /// A native addon (app archive): a file of the app, served under the virtual root
+    /// like `file`, that the launcher also makes a real file so `dlopen` can load it.
+    case addon = 5
+    /// The native index (app archive, path ".bundle-native", only when there are
+    /// addons): see "Native addons" above and `NativeIndex`.
+    case nativeIndex = 6
+
+    /// Whether the entry is one of the app's files (shown under the virtual root).
+    public var isAppFile: Bool { self == .file || self == .addon }
+}
+
+/// The text of the app archive's `.bundle-native` entry (see "Native addons").
+public struct NativeIndex: Equatable, Sendable {
+    public static let path = ".bundle-native"
+    /// Where the libraries addons need live in the app archive.
+    public static let libraryDirectory = ".bundle-native/lib/"
+    static let header = "bundle-native 1"
+
+    /// SHA-256 of the addon and library entries, 32 bytes.
+    public var digest: [UInt8]
+    /// Paths of the `library` entries, in load order.
+    public var libraries: [String]
+
+    public init(digest: [UInt8], libraries: [String]) {
+        self.digest = digest
+        self.libraries = libraries
+    }
+
+    public var hexDigest: String {
+        let hex = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    public func encoded() -> [UInt8] {
+        Array(([Self.header, "digest " + hexDigest] + libraries.map { "library " + $0 }).map { $0 + "\n" }.joined().utf8)
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 3, lines[0] == Substring(Self.header), lines.last == "" else {
+            throw .corrupt("native index has no header")
+        }
+        guard lines[1].hasPrefix("digest "), lines[1].utf8.count == 7 + 64 else { throw .corrupt("native index has no digest") }
+        var digest: [UInt8] = []
+        var high: UInt8?
+        for character in lines[1].utf8.dropFirst(7) {
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = character - UInt8(ascii: "a") + 10
+            default: throw .corrupt("native index digest is not hex")
+            }
+            if let first = high {
+                digest.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        var libraries: [String] = []
+        for line in lines[2..<(lines.count - 1)] {
+            guard line.hasPrefix("library ") else { throw .corrupt("native index line \(line)") }
+            let path = String(line.dropFirst(8))
+            try ArchiveWriter.validate(path: path, kind: .library)
+            libraries.append(path)
+        }
+        self.digest = digest
+        self.libraries = libraries
+    }
 }
 
 /// Why a bundled file cannot be read. The text names what is wrong; the caller adds

@@ -15,12 +15,17 @@ const BOOTSTRAP_PATH = path.join(__dirname, '..', '..', 'Templates', 'bootstrap.
 /**
  * files: { 'rel/path.js': string | Buffer }; entry: relative path of the entry.
  * options.extraEntries: [{ kind, path, data }] added as they are (to test that the
- * bootstrap ignores other kinds); options.metadata replaces the metadata object.
+ * bootstrap ignores other kinds); options.metadata replaces the metadata object;
+ * options.withBootstrap adds Templates/bootstrap.js as the bundler does (worker threads
+ * and the module.register fallback compile it from there).
  * Returns an ArrayBuffer holding exactly the archive.
  */
 function buildArchive(files, entry, options = {}) {
   const entries = Object.entries(files).map(([relative, data]) => ({ kind: KIND.file, path: relative, data }));
   entries.push(...(options.extraEntries ?? []));
+  if (options.withBootstrap) {
+    entries.push({ kind: KIND.bootstrap, path: '.bundle-bootstrap.js', data: fs.readFileSync(BOOTSTRAP_PATH) });
+  }
   const records = entries
     .map(({ kind, path: relative, data }) => ({
       kind,
@@ -82,4 +87,11 @@ function toArrayBuffer(buffer) {
   return copy;
 }
 
-module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, KIND, BOOTSTRAP_PATH };
+/** What the launcher passes: the archive in memory shared with worker threads. */
+function toSharedArrayBuffer(buffer) {
+  const copy = new SharedArrayBuffer(buffer.length);
+  new Uint8Array(copy).set(buffer);
+  return copy;
+}
+
+module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_PATH };

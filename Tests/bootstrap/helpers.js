@@ -38,14 +38,17 @@ function run(file, args, { nodeArgs = [], ...options } = {}) {
   });
 }
 
-// Packs dir into an archive file outside it, deletes dir, runs the archive.
-async function runBundledAndDelete(dir, entry, args, options) {
+// Packs dir into an archive file outside it, deletes dir, runs the archive. The harness
+// gets --expose-internals, so that the bootstrap reaches node's internals as in the
+// launcher; `internals: false` tests the public fallbacks instead.
+async function runBundledAndDelete(dir, entry, args, { internals = true, ...options } = {}) {
   const archiveDir = tempDir('bundle-archive-');
   const archiveFile = path.join(archiveDir, 'app.bndl');
-  fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry)));
+  fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry, { withBootstrap: true })));
   fs.rmSync(dir, { recursive: true, force: true });
   try {
-    return await run(HARNESS, ['--archive', archiveFile, ...args], options);
+    const nodeArgs = [...(internals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
+    return await run(HARNESS, ['--archive', archiveFile, ...args], { ...options, nodeArgs });
   } finally {
     fs.rmSync(archiveDir, { recursive: true, force: true });
   }
@@ -53,13 +56,13 @@ async function runBundledAndDelete(dir, entry, args, options) {
 
 // Runs `node <dir>/<entry> args` and the bundled app on the same files. The node run's
 // output has the source directory replaced by the virtual root, so both compare.
-async function runBoth(files, entry, args = []) {
+async function runBoth(files, entry, args = [], options = {}) {
   const dir = writeFixture(files);
   const plain = await run(path.join(dir, entry), args);
   const mapPaths = (text) => text.split(dir).join(VIRTUAL_ROOT);
   plain.stdout = mapPaths(plain.stdout);
   plain.stderr = mapPaths(plain.stderr);
-  const bundled = await runBundledAndDelete(dir, entry, args);
+  const bundled = await runBundledAndDelete(dir, entry, args, options);
   assert.equal(fs.existsSync(dir), false);
   return { plain, bundled };
 }
@@ -69,8 +72,8 @@ async function runBundled(files, entry, args = [], options = {}) {
 }
 
 // Same stdout, stderr and exit code.
-async function assertSameAsNode(files, entry, args = []) {
-  const { plain, bundled } = await runBoth(files, entry, args);
+async function assertSameAsNode(files, entry, args = [], options = {}) {
+  const { plain, bundled } = await runBoth(files, entry, args, options);
   assert.equal(bundled.stderr, plain.stderr, 'stderr');
   assert.equal(bundled.stdout, plain.stdout, 'stdout');
   assert.equal(bundled.code, plain.code, 'exit code');

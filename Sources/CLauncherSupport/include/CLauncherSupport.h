@@ -42,4 +42,23 @@ int launcher_serve_memory(const char *virtual_path, const void *data, size_t len
 /// Opens a file with the C library's open, bypassing the table (for tests).
 int launcher_real_open(const char *path, int flags);
 
+/// Native addons. Node loads an addon with `dlopen(<its path>)`, and an addon of the
+/// app has a virtual path (/$bundle/...). Before node starts, the launcher registers
+/// each addon's virtual path with a real file (in the runtime cache) or with its bytes
+/// (`real_path` NULL), and the libraries the addons need, in load order. The launcher
+/// exports `dlopen`: a call for a registered virtual path first loads every registered
+/// library (once they all loaded, never again; with the addon's RTLD_LAZY or RTLD_NOW,
+/// and RTLD_LOCAL, as the dynamic linker would load them as the addon's dependencies),
+/// so that the addon's DT_NEEDED entries match them by SONAME (the dynamic linker
+/// matches every object already loaded, whatever its scope), then opens the addon's real file;
+/// bytes are copied into a memfd on first use, loaded as /proc/self/fd/N, and the memfd
+/// is kept open for the life of the process, so no two objects ever share a path
+/// (dlopen recognizes an object it already loaded by its path). Every other call goes to
+/// the C library's dlopen unchanged. Registration must happen before node starts (the
+/// tables are then read without locks). `data` must stay valid for the life of the
+/// process. `name` names a library's memfd (shown in /proc/self/maps). Returns 0, or -1
+/// when out of memory.
+int launcher_native_library(const char *name, const char *real_path, const void *data, size_t length);
+int launcher_native_addon(const char *virtual_path, const char *real_path, const void *data, size_t length);
+
 #endif

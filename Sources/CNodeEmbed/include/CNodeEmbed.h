@@ -9,14 +9,16 @@ extern "C" {
 
 /// What the launcher hands to the embedded node.
 typedef struct bundle_embed_options {
-    /// argv[0] as the process got it, then the user's arguments, untouched.
+    /// argv[0] as the process got it, then the user's arguments, untouched (but see
+    /// "Children of the app" in embed.cc: `app [node options] /$bundle/x.js ...`).
     int argc;
     const char *const *argv;
     /// Node flags baked in at bundle time (e.g. "--max-old-space-size=4096").
     int node_option_count;
     const char *const *node_options;
-    /// The bootstrap function body (UTF-8) and the app archive it receives as an
-    /// ArrayBuffer. Both must stay valid until the function returns.
+    /// The bootstrap function body (UTF-8) and the app archive it receives as a
+    /// SharedArrayBuffer (no copy; worker threads share it). Both must stay valid
+    /// until the function returns.
     const char *bootstrap_source;
     size_t bootstrap_length;
     void *archive;

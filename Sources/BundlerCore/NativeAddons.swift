@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import PayloadFormat
+
+/// Native addons (`.node` files) of an app. They stay files of the app, so `fs` and the
+/// loaders see them under the virtual root, but are marked `addon` so the launcher also
+/// makes them real files that `dlopen` can load; the shared libraries they need that
+/// the machine running the app may lack are packed with them (layout: "Native addons"
+/// in Format.swift).
+///
+/// Which libraries: each addon's DT_NEEDED closure, found the way the dynamic linker
+/// here finds it (`LibraryResolver`), minus the base set (`RuntimePack.baseLibraries`)
+/// and minus the embedding shim's own closure, that is libnode and what it needs: a
+/// self-contained output carries those in its runtime pack, and where a `--runtime
+/// system` output runs they are installed with libnode108. The addon's `NEEDED
+/// libnode.so.108` is then matched by SONAME to the libnode already loaded. For
+/// Debian's node_sqlite3.node that leaves libsqlite3.so.0 (1.4 MB).
+///
+/// Files named `.node` that are not x86-64 ELF shared objects (prebuilds for other
+/// platforms, which packages ship side by side) stay plain files.
+enum NativeAddons {
+    /// Marks the addons among `entries` (the app's files, paths relative to `root`) and
+    /// appends the libraries they need and the native index. Changes nothing when the
+    /// app has no addon. A library that is not installed here is a warning: the addon
+    /// then loads only where the system has it.
+    static func pack(_ entries: inout [ArchiveEntry], root: String, shim: String, diagnostics: inout [Diagnostic]) throws {
+        var addons: [(index: Int, object: ELFObject)] = []
+        for (index, entry) in entries.enumerated() where entry.kind == .file && entry.path.hasSuffix(".node") {
+            guard entry.data.starts(with: [0x7f, 0x45, 0x4c, 0x46]),
+                  let object = try? ELFObject.parse(entry.data, path: root + "/" + entry.path) else { continue }
+            addons.append((index, object))
+        }
+        guard !addons.isEmpty else { return }
+
+        let excluded = try runtimeLibraries(shim: shim)
+        let resolver = LibraryResolver.system()
+        var libraries: [ArchiveEntry] = []
+        var packed: Set<String> = []
+        for (index, object) in addons.sorted(by: { entries[$0.index].path < entries[$1.index].path }) {
+            entries[index].kind = .addon
+            let addon = root + "/" + entries[index].path
+            let closure: [(name: String, object: ELFObject)]
+            var missing: [String] = []
+            do {
+                closure = try RuntimePack.closure(of: object, resolver: resolver, base: excluded) { name, neededBy in
+                    // A build for musl systems, next to the glibc one: never loaded here.
+                    guard !name.hasPrefix("libc.musl") else { return }
+                    missing.append(name + (neededBy.path == addon ? "" : " (through \(neededBy.path))"))
+                }
+            } catch let error as BundleError {
+                diagnostics.append(Diagnostic(file: addon, line: 1, message: "native addon: \(error.description)"))
+                continue
+            }
+            for name in missing {
+                diagnostics.append(Diagnostic(file: addon, line: 1, message:
+                    "native addon needs \(name), which is not installed here; it loads only where the system has it"))
+            }
+            for (name, library) in closure where packed.insert(name).inserted {
+                libraries.append(ArchiveEntry(path: NativeIndex.libraryDirectory + Path.basename(name), kind: .library,
+                                              data: try LocalFileSystem().contents(of: library.path)))
+            }
+        }
+
+        let digest = Self.digest(of: entries.filter { $0.kind == .addon } + libraries)
+        entries += libraries
+        entries.append(ArchiveEntry(path: NativeIndex.path, kind: .nativeIndex,
+                                    data: NativeIndex(digest: digest, libraries: libraries.map(\.path)).encoded()))
+    }
+
+    /// Names the addons never need packed: the base set, and libnode with its closure
+    /// (what the shim needs).
+    static func runtimeLibraries(shim: String) throws -> Set<String> {
+        let object: ELFObject
+        do {
+            object = try ELFObject.read(shim)
+        } catch {
+            throw BundleError.runtimeUnavailable(error.description)
+        }
+        let closure = try RuntimePack.closure(of: object, resolver: .system())
+        return RuntimePack.baseLibraries.union(closure.map(\.name))
+    }
+
+    /// SHA-256 over each entry's kind, path, size and bytes, in path order: the same
+    /// addons and libraries give the same digest, so apps that share them share one
+    /// cache directory.
+    static func digest(of entries: [ArchiveEntry]) -> [UInt8] {
+        var hasher = SHA256()
+        for entry in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
+            hasher.update(data: Array("\(entry.kind.rawValue) \(entry.path) \(entry.data.count)\n".utf8))
+            hasher.update(data: entry.data)
+        }
+        return Array(hasher.finalize())
+    }
+}

@@ -1,0 +1,129 @@
+import CLauncherSupport
+import Glibc
+import PayloadFormat
+
+/// A directory of files extracted once into the per-user cache, named by a digest of
+/// its content (`runtime-<digest>` for the runtime section, `addons-<digest>` for the
+/// app's native addons), so later starts only check a small manifest: every file there,
+/// ours, not writable by others, of its recorded size (a truncated file is noticed and
+/// the directory rebuilt). Extraction goes to a private temporary directory that is
+/// renamed into place when complete, so a crash leaves no half cache; a lock file makes
+/// concurrent cold starts extract once while the others wait.
+struct CacheDirectory {
+    /// One file, as the manifest records it. `path` is relative to the directory's
+    /// `files/`; a builtin's absolute path is "/" + `path`.
+    struct File: Equatable {
+        let kind: EntryKind
+        let size: Int
+        let path: String
+    }
+
+    /// What to write into a missing or damaged directory, in manifest order.
+    typealias Contents = [(file: File, data: UnsafeRawBufferPointer)]
+
+    static let manifestName = "manifest"
+    static let manifestHeader = "bundle-runtime 1"
+
+    let name: String
+
+    init(prefix: String, digest: [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        name = prefix + String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    /// Cache bases in order of preference. Each must be a directory private to us.
+    static func candidateBases() -> [String] {
+        var bases: [String] = []
+        if let xdg = Disk.environment("XDG_CACHE_HOME"), xdg.hasPrefix("/") {
+            bases.append(xdg + "/bundle")
+        }
+        if let home = Disk.environment("HOME"), home.hasPrefix("/") {
+            bases.append(home + "/.cache/bundle")
+        }
+        let temporary = Disk.environment("TMPDIR").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        bases.append(temporary + "/bundle-\(getuid())")
+        return bases
+    }
+
+    /// A valid directory under `base`, extracting (or repairing) it if needed. `contents`
+    /// is asked only then; it gives the files and a function that frees them (nil: none).
+    func prepare(in base: String, contents: () -> (files: Contents, release: () -> Void)?) -> (path: String, files: [File])? {
+        let parent = String(base.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+        if !parent.isEmpty, mkdir(parent, 0o700) != 0, errno != EEXIST { return nil }
+        guard !Disk.isNoExec(parent.isEmpty ? "/" : parent), Disk.makePrivateDirectory(base) else { return nil }
+        let path = base + "/" + name
+        if let files = Self.validate(path) { return (path, files) }
+
+        // One process extracts; the others wait for it, then find a valid directory.
+        let lock = Disk.lock(base + "/.lock-" + name)
+        defer { Disk.unlock(lock) }
+        if let files = Self.validate(path) { return (path, files) }
+        if lock >= 0 {
+            // Left by a process that died extracting or repairing this directory.
+            for stale in Disk.names(in: base) where stale.hasPrefix(".extract-\(name)-") || stale.hasPrefix(".broken-\(name)-") {
+                Disk.removeTree(base + "/" + stale)
+            }
+        }
+        if Disk.lstatus(path) != nil {
+            // Damaged or tampered with: move it aside atomically, then rebuild.
+            let aside = base + "/.broken-\(name)-\(getpid())"
+            guard rename(path, aside) == 0 || errno == ENOENT else { return nil }
+            Disk.removeTree(aside)
+        }
+        guard let (files, release) = contents() else { return nil }
+        defer { release() }
+        guard extract(files, into: base) else { return nil }
+        return Self.validate(path).map { (path, $0) }
+    }
+
+    /// Reads the manifest and checks every file it names is there, a regular file (no
+    /// symlink anywhere below `path`), ours, not writable by others, and of its size.
+    static func validate(_ path: String) -> [File]? {
+        guard Disk.isPrivateDirectory(path), let text = Disk.readSmallFile(path + "/" + manifestName) else { return nil }
+        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
+        guard lines.first == Substring(manifestHeader) else { return nil }
+        var files: [File] = []
+        var checkedDirectories: Set<String> = []
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: " ", maxSplits: 2)
+            guard fields.count == 3, let raw = UInt8(fields[0]), let kind = EntryKind(rawValue: raw),
+                  let size = Int(fields[1]) else { return nil }
+            let file = File(kind: kind, size: size, path: String(fields[2]))
+            guard (try? ArchiveWriter.validate(path: file.path, kind: .file)) != nil else { return nil }
+            var directories = [path + "/files"]
+            for part in file.path.split(separator: "/").dropLast() { directories.append(directories.last! + "/" + part) }
+            for directory in directories where checkedDirectories.insert(directory).inserted {
+                guard Disk.isPrivateDirectory(directory) else { return nil }
+            }
+            guard let info = Disk.lstatus(path + "/files/" + file.path), (info.st_mode & S_IFMT) == S_IFREG,
+                  info.st_uid == getuid(), (info.st_mode & 0o022) == 0, Int(info.st_size) == size else { return nil }
+            files.append(file)
+        }
+        return files
+    }
+
+    /// Writes the files into a fresh private directory and renames it into place.
+    private func extract(_ contents: Contents, into base: String) -> Bool {
+        var template = Array((base + "/.extract-\(name)-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return false }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var manifest = Self.manifestHeader + "\n"
+        for (file, data) in contents {
+            let target = temporary + "/files/" + file.path
+            guard Disk.makeParents(of: target, under: temporary),
+                  Disk.writeFile(target, data, mode: 0o500) else {
+                Disk.removeTree(temporary)
+                return false
+            }
+            manifest += "\(file.kind.rawValue) \(file.size) \(file.path)\n"
+        }
+        let written = manifest.utf8.withContiguousStorageIfAvailable {
+            Disk.writeFile(temporary + "/" + Self.manifestName, UnsafeRawBufferPointer($0), mode: 0o400)
+        } ?? false
+        if !written || rename(temporary, base + "/" + name) != 0 {
+            // Another process may have won the race; its directory is as good as ours.
+            Disk.removeTree(temporary)
+        }
+        return true
+    }
+}
