@@ -66,6 +66,7 @@ public struct AppMetadata: Codable, Sendable, Equatable {
 public struct Bundler {
     public static let bootstrapPath = ".bundle-bootstrap.js"
     public static let launchOptionsPath = ".bundle-launch"
+    static let appZstdLevel: Int32 = 9
 
     let fs: FileSystem
     let toolkit: Toolkit
@@ -127,7 +128,10 @@ public struct Bundler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let archive = try ArchiveWriter.write(entries: entries, metadata: Array(try encoder.encode(metadata)))
-        let appCompressed = Zlib.compress(archive)
+        // zstd level 9 in independent frames: measured on the TypeScript package (69 MB),
+        // 9.5 MB in 1.5 s of one core where zlib-9 gives 11.8 MB in 8.9 s, and it
+        // inflates about 4× faster at every start, on several threads.
+        let appCompressed = RuntimePack.compressFrames(archive, level: Self.appZstdLevel)
 
         let runtime = switch request.runtime {
         case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
@@ -138,7 +142,7 @@ public struct Bundler {
                                      uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
                                      codec: runtime.codec)
         let appSection = Section(offset: launcher.count + runtime.compressed.count, compressedSize: appCompressed.count,
-                                 uncompressedSize: archive.count, crc32: Checksum.crc32(appCompressed))
+                                 uncompressedSize: archive.count, crc32: Checksum.crc32(appCompressed), codec: .zstd)
         let trailer = Trailer(flags: runtime.selfContained ? .selfContained : [], runtime: runtimeSection,
                               app: appSection, runtimeDigest: runtime.digest)
         try OutputWriter.write([launcher, runtime.compressed, appCompressed, trailer.encoded()], to: output)

@@ -187,7 +187,7 @@ public struct RuntimePack: Sendable {
 
     /// zstd frames of `frameSize` input bytes, compressed on all cores. The frames do
     /// not depend on each other or on the number of cores: same input, same bytes.
-    static func compressFrames(_ archive: [UInt8]) -> [UInt8] {
+    static func compressFrames(_ archive: [UInt8], level: Int32 = zstdLevel) -> [UInt8] {
         let count = max(1, (archive.count + frameSize - 1) / frameSize)
         let frames = FrameResults(count: count)
         archive.withUnsafeBytes { buffer in
@@ -195,7 +195,7 @@ public struct RuntimePack: Sendable {
             DispatchQueue.concurrentPerform(iterations: count) { index in
                 let start = index * frameSize
                 let slice = UnsafeRawBufferPointer(rebasing: shared.buffer[start..<min(start + frameSize, shared.buffer.count)])
-                frames.set(index, ZstdWriter.compress(slice, level: zstdLevel))
+                frames.set(index, ZstdWriter.compress(slice, level: level))
             }
         }
         return frames.joined()

@@ -5,8 +5,9 @@ import PayloadFormat
 /// A directory of files extracted once into the per-user cache, named by a digest of
 /// its content (`runtime-<digest>` for the runtime section, `addons-<digest>` for the
 /// app's native addons), so later starts only check a small manifest: every file there,
-/// ours, not writable by others, of its recorded size (a truncated file is noticed and
-/// the directory rebuilt). Extraction goes to a private temporary directory that is
+/// ours, not writable by others, of its recorded size, inode and modification time (a
+/// truncated file, or one rewritten with other bytes of the same size, is noticed and the
+/// directory rebuilt). Extraction goes to a private temporary directory that is
 /// renamed into place when complete, so a crash leaves no half cache; a lock file makes
 /// concurrent cold starts extract once while the others wait.
 struct CacheDirectory {
@@ -22,7 +23,7 @@ struct CacheDirectory {
     typealias Contents = [(file: File, data: UnsafeRawBufferPointer)]
 
     static let manifestName = "manifest"
-    static let manifestHeader = "bundle-runtime 1"
+    static let manifestHeader = "bundle-runtime 2"
 
     let name: String
 
@@ -85,10 +86,10 @@ struct CacheDirectory {
         var files: [File] = []
         var checkedDirectories: Set<String> = []
         for line in lines.dropFirst() {
-            let fields = line.split(separator: " ", maxSplits: 2)
-            guard fields.count == 3, let raw = UInt8(fields[0]), let kind = EntryKind(rawValue: raw),
+            let fields = line.split(separator: " ", maxSplits: 4)
+            guard fields.count == 5, let raw = UInt8(fields[0]), let kind = EntryKind(rawValue: raw),
                   let size = Int(fields[1]) else { return nil }
-            let file = File(kind: kind, size: size, path: String(fields[2]))
+            let file = File(kind: kind, size: size, path: String(fields[4]))
             guard (try? ArchiveWriter.validate(path: file.path, kind: .file)) != nil else { return nil }
             var directories = [path + "/files"]
             for part in file.path.split(separator: "/").dropLast() { directories.append(directories.last! + "/" + part) }
@@ -96,10 +97,16 @@ struct CacheDirectory {
                 guard Disk.isPrivateDirectory(directory) else { return nil }
             }
             guard let info = Disk.lstatus(path + "/files/" + file.path), (info.st_mode & S_IFMT) == S_IFREG,
-                  info.st_uid == getuid(), (info.st_mode & 0o022) == 0, Int(info.st_size) == size else { return nil }
+                  info.st_uid == getuid(), (info.st_mode & 0o022) == 0, Int(info.st_size) == size,
+                  // Rewritten or replaced since extraction (same size or not): not ours any more.
+                  fields[2] == Substring(String(info.st_ino)), fields[3] == Substring(Self.modificationTime(info)) else { return nil }
             files.append(file)
         }
         return files
+    }
+
+    static func modificationTime(_ info: stat) -> String {
+        "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }
 
     /// Writes the files into a fresh private directory and renames it into place.
@@ -115,7 +122,11 @@ struct CacheDirectory {
                 Disk.removeTree(temporary)
                 return false
             }
-            manifest += "\(file.kind.rawValue) \(file.size) \(file.path)\n"
+            guard let info = Disk.lstatus(target) else {
+                Disk.removeTree(temporary)
+                return false
+            }
+            manifest += "\(file.kind.rawValue) \(file.size) \(info.st_ino) \(Self.modificationTime(info)) \(file.path)\n"
         }
         let written = manifest.utf8.withContiguousStorageIfAvailable {
             Disk.writeFile(temporary + "/" + Self.manifestName, UnsafeRawBufferPointer($0), mode: 0o400)

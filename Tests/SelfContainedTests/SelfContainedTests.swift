@@ -155,6 +155,23 @@ struct SelfContainedTests {
         #expect(try [libnode, builtin].map { try Self.size($0) } == sizes)
     }
 
+    @Test func cacheFileRewrittenWithOtherBytesOfTheSameSizeIsRepaired() throws {
+        let fixture = try Fixture()
+        let root = try Chroot()
+        try root.install(try fixture.hello(), as: "hello")
+        let command = Chroot.Command(app: "hello", arguments: ["again"], environment: ["HOME": "/home"])
+        #expect(try root.run([command])[0].status == 0)
+        let runtime = try #require(try root.runtimeDirectories().first)
+        let builtin = runtime + "/files/usr/share/nodejs/acorn/dist/acorn.js"
+        let original = try Data(contentsOf: URL(fileURLWithPath: builtin))
+        try Data(repeating: UInt8(ascii: "x"), count: original.count).write(to: URL(fileURLWithPath: builtin))
+
+        let result = try root.run([command])[0]
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == "hello again\n", "\(result)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: builtin)) == original)
+    }
+
     @Test func systemRuntimeOutputNeedsTheSystemLibnode() throws {
         let fixture = try Fixture()
         let root = try Chroot()
@@ -208,7 +225,7 @@ struct SelfContainedTests {
         let (trailer, metadata, entries) = try Self.runtimeArchive(of: try fixture.hello())
         #expect(trailer.flags.contains(.selfContained))
         #expect(trailer.runtime.codec == .zstd)
-        #expect(trailer.app.codec == .zlib)
+        #expect(trailer.app.codec == .zstd)
 
         let order = metadata.split(separator: "\n").map(String.init)
         #expect(order.last == "lib/libBundleEmbed.so")
