@@ -1,0 +1,2 @@
+// The smallest app: what starting the runtime costs.
+console.log('Hello, world!');
