@@ -62,17 +62,6 @@ public enum Zlib {
         }
     }
 
-    public static func decompress(_ input: [UInt8], uncompressedSize: Int) throws(FormatError) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: uncompressedSize)
-        let failure: FormatError? = input.withUnsafeBytes { source in
-            output.withUnsafeMutableBytes { destination in
-                do throws(FormatError) { try decompress(source, into: destination) } catch { return error }
-                return nil
-            }
-        }
-        if let failure { throw failure }
-        return output
-    }
 }
 
 /// How a section is compressed. Recorded per section in the trailer flags.

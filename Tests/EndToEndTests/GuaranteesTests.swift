@@ -40,20 +40,29 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func signalsReachTheAppsHandlers() throws {
-        let fixture = try Fixture(["app.js": """
-            process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3) });
-            console.log('ready');
-            setInterval(() => {}, 1000);
-            """])
-        let output = try fixture.bundle("app.js")
+    /// Starts a bundled app and returns once it has printed "ready" (or ended).
+    func startUntilReady(_ output: String) throws -> (process: Process, pipe: Pipe, seen: Data) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: output)
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
         var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("ready") { seen += pipe.fileHandleForReading.availableData }
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        return (process, pipe, seen)
+    }
+
+    @Test func signalsReachTheAppsHandlers() throws {
+        let fixture = try Fixture(["app.js": """
+            process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3) });
+            console.log('ready');
+            setInterval(() => {}, 1000);
+            """])
+        var (process, pipe, seen) = try startUntilReady(try fixture.bundle("app.js"))
         process.terminate()
         process.waitUntilExit()
         seen += pipe.fileHandleForReading.readDataToEndOfFile()
@@ -63,13 +72,8 @@ import Testing
 
     @Test func sigintWithoutAHandlerEndsTheAppLikeNode() throws {
         let fixture = try Fixture(["app.js": "console.log('ready'); setInterval(() => {}, 1000)\n"])
-        let output = try fixture.bundle("app.js")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: output)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        while !String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).contains("ready") {}
+        let (process, _, seen) = try startUntilReady(try fixture.bundle("app.js"))
+        #expect(String(decoding: seen, as: UTF8.self) == "ready\n")
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)

@@ -89,7 +89,7 @@ import Testing
             guard let parsed, parsed.app.uncompressedSize < 1 << 20 else { continue }
             accepted += 1
             let section = Array(input[parsed.app.offset..<parsed.app.offset + parsed.app.compressedSize])
-            if let inflated = try? Zlib.decompress(section, uncompressedSize: parsed.app.uncompressedSize) {
+            if let inflated = try? Codec.zlib.decompress(section, uncompressedSize: parsed.app.uncompressedSize) {
                 _ = Self.parseArchive(inflated)
             }
         }

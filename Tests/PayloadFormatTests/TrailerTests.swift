@@ -49,14 +49,14 @@ import Testing
         let compressed = Zlib.compress(input)
         #expect(compressed == Zlib.compress(input))
         #expect(compressed.count < input.count)
-        #expect(try Zlib.decompress(compressed, uncompressedSize: input.count) == input)
+        #expect(try Codec.zlib.decompress(compressed, uncompressedSize: input.count) == input)
     }
 
     @Test func wrongSizeOrDamageIsAnError() {
         let compressed = Zlib.compress(Array("hello hello hello".utf8))
-        #expect(throws: FormatError.self) { try Zlib.decompress(compressed, uncompressedSize: 5) }
-        #expect(throws: FormatError.self) { try Zlib.decompress(compressed, uncompressedSize: 100) }
-        #expect(throws: FormatError.self) { try Zlib.decompress(Array(compressed.dropLast(3)), uncompressedSize: 17) }
+        #expect(throws: FormatError.self) { try Codec.zlib.decompress(compressed, uncompressedSize: 5) }
+        #expect(throws: FormatError.self) { try Codec.zlib.decompress(compressed, uncompressedSize: 100) }
+        #expect(throws: FormatError.self) { try Codec.zlib.decompress(Array(compressed.dropLast(3)), uncompressedSize: 17) }
     }
 
     @Test func crc32MatchesTheStandardCheckValue() {
