@@ -56,6 +56,32 @@ import Testing
         return (process, pipe, seen)
     }
 
+    /// A cache folder planted by someone else (a symlink, a folder others can write, a
+    /// folder another user owns) is never used; the app still runs.
+    @Test(arguments: ["symlink", "writable by others", "owned by another user"])
+    func plantedCacheDirectoriesAreRefused(plant: String) throws {
+        let fixture = try Fixture(["app.js": "console.log('ran')\n"])
+        let output = try fixture.bundle("app.js")
+        let cache = try fixture.scratchDirectory("xdg"), elsewhere = try fixture.scratchDirectory("attacker")
+        chmod(elsewhere, 0o777)
+        switch plant {
+        case "symlink": try FileManager.default.createSymbolicLink(atPath: cache + "/bundle", withDestinationPath: elsewhere)
+        case "writable by others":
+            try FileManager.default.createDirectory(atPath: cache + "/bundle", withIntermediateDirectories: false)
+            chmod(cache + "/bundle", 0o777)
+        default:
+            try FileManager.default.createDirectory(atPath: cache + "/bundle", withIntermediateDirectories: false)
+            chmod(cache + "/bundle", 0o700)
+            chown(cache + "/bundle", 65534, 65534)
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CACHE_HOME"] = cache
+        let result = try run(output, environment: environment)
+        #expect(result.stdout == "ran\n", "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere) == [])
+        if plant != "symlink" { #expect(try FileManager.default.contentsOfDirectory(atPath: cache + "/bundle") == []) }
+    }
+
     @Test func signalsReachTheAppsHandlers() throws {
         let fixture = try Fixture(["app.js": """
             process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3) });

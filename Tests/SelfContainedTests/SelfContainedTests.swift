@@ -117,11 +117,11 @@ struct SelfContainedTests {
         #expect(result.stderr == "", "\(result)")
     }
 
-    @Test func twentyColdStartsAtOnceAllSucceed() throws {
+    @Test func thirtyTwoColdStartsAtOnceAllSucceed() throws {
         let fixture = try Fixture()
         let root = try Chroot()
         try root.install(try fixture.hello(), as: "hello")
-        let commands = (1...20).map { Chroot.Command(app: "hello", arguments: ["\($0)"], environment: ["HOME": "/home"]) }
+        let commands = (1...32).map { Chroot.Command(app: "hello", arguments: ["\($0)"], environment: ["HOME": "/home"]) }
         let results = try root.run(commands)
         for (index, result) in results.enumerated() {
             #expect(result.status == 0, "\(result)")
