@@ -32,6 +32,12 @@ public struct AppCollector {
         var state = State()
         state.add(entry, scan: true)
         for file in extra { state.add(file, scan: true) }
+        var directory = Path.dirname(entry)
+        while true {  // node ignores a package.json it cannot parse; say so, with the path
+            checkPackageJSON(in: directory, &state)
+            if directory == "/" || resolver.packageJSON(directory) != nil { break }
+            directory = Path.dirname(directory)
+        }
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
             for file in fs.filesBelow(scope.directory, canonical: canonical) { state.add(file, scan: false) }
             state.add(scope.directory + "/package.json", scan: false)
@@ -72,6 +78,7 @@ public struct AppCollector {
     private func includePackage(containing file: String, _ state: inout State) {
         guard let directory = Self.packageDirectory(of: file), state.packages.insert(directory).inserted else { return }
         for path in fs.filesBelow(directory, canonical: canonical) { state.add(path, scan: false) }
+        checkPackageJSON(in: directory, &state)
         guard let json = resolver.packageJSON(directory) else { return }
         for field in ["dependencies", "optionalDependencies", "peerDependencies"] {
             for name in ((json[field] as? [String: Any]) ?? [:]).keys.sorted() {
@@ -84,6 +91,14 @@ public struct AppCollector {
                     state.add(dependency + "/package.json", scan: true)
                 }
             }
+        }
+    }
+
+    private func checkPackageJSON(in directory: String, _ state: inout State) {
+        let path = Path.join(directory, "package.json")
+        guard fs.kind(of: path) == .file, let bytes = try? fs.contents(of: path) else { return }
+        if (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] == nil {
+            state.diagnostics.append(Diagnostic(file: path, line: 1, message: "not a valid JSON object; its main, exports and dependencies are ignored"))
         }
     }
 

@@ -32,6 +32,16 @@ import Testing
         #expect(app.files == ["/t/a.js", "/t/app.js"])
     }
 
+    @Test func malformedPackageJSONIsAWarningNamingTheFile() throws {
+        let fs = InMemoryFileSystem([
+            "/q/app.js": "require('broken')", "/q/package.json": "{ nope",
+            "/q/node_modules/broken/index.js": "", "/q/node_modules/broken/package.json": "[1]",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/q/app.js")
+        #expect(app.diagnostics.map(\.file) == ["/q/package.json", "/q/node_modules/broken/package.json"])
+        #expect(app.files.contains("/q/node_modules/broken/index.js"))
+    }
+
     @Test func packageDirectoryOfAFile() {
         #expect(AppCollector.packageDirectory(of: "/a/node_modules/x/lib/y.js") == "/a/node_modules/x")
         #expect(AppCollector.packageDirectory(of: "/a/node_modules/@s/x/y.js") == "/a/node_modules/@s/x")
