@@ -79,11 +79,11 @@ public struct RuntimePack: Sendable {
         let shimData = try LocalFileSystem().contents(of: toolkit.embedShim)
 
         var inputs = "bundle-runtime-pack \(packRevision)\ncodec zstd \(zstdLevel) \(frameSize) \(Zstd.libraryVersion)\n"
-        inputs += "shim \(hex(Array(SHA256.hash(data: shimData))))\n"
+        inputs += "shim \(hexString(Array(SHA256.hash(data: shimData))))\n"
         for (name, library) in libraries {
-            inputs += "library \(name) \(library.path) \(fileIdentity(library.path)) \(hex(library.buildID))\n"
+            inputs += "library \(name) \(library.path) \(fileIdentity(library.path)) \(hexString(library.buildID))\n"
         }
-        let key = hex(Array(SHA256.hash(data: Array(inputs.utf8))))
+        let key = hexString(Array(SHA256.hash(data: Array(inputs.utf8))))
 
         if let cache, let cached = cache.load(key: key), cached.builtins == builtinIdentities(cached.builtinPaths) {
             return cached.pack
@@ -208,10 +208,6 @@ public struct RuntimePack: Sendable {
     static func make(archive: [UInt8], compressed: [UInt8], codec: Codec, selfContained: Bool) -> RuntimePack {
         RuntimePack(compressed: compressed, uncompressedSize: archive.count,
                     digest: Array(SHA256.hash(data: compressed)), selfContained: selfContained, codec: codec)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -28,8 +28,7 @@ struct CacheDirectory {
     let name: String
 
     init(prefix: String, digest: [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        name = prefix + String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
+        name = prefix + hexString(digest)
     }
 
     /// Cache bases in order of preference. Each must be a directory private to us.

@@ -39,6 +39,12 @@ struct ByteReader {
     }
 }
 
+/// Lowercase hexadecimal, as digests appear in cache directory names and pack keys.
+public func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+}
+
 func matches(_ buffer: UnsafeRawBufferPointer, _ magic: [UInt8]) -> Bool {
     buffer.count == magic.count && zip(buffer, magic).allSatisfy { $0 == $1 }
 }

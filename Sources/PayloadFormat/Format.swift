@@ -134,10 +134,7 @@ public struct NativeIndex: Equatable, Sendable {
         self.libraries = libraries
     }
 
-    public var hexDigest: String {
-        let hex = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
-    }
+    public var hexDigest: String { hexString(digest) }
 
     public func encoded() -> [UInt8] {
         Array(([Self.header, "digest " + hexDigest] + libraries.map { "library " + $0 }).map { $0 + "\n" }.joined().utf8)
