@@ -59,6 +59,12 @@ let package = Package(
                 // Native addons of the app: node's dlopen of an addon's virtual path
                 // loads its real copy (CLauncherSupport, "Native addons").
                 .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dlopen"]),
+                // node::LoadEnvironment: how an app starts from a startup snapshot (embed.cc,
+                // "Startup snapshot").
+                .unsafeFlags([
+                    "-Xlinker",
+                    "--export-dynamic-symbol=_ZN4node15LoadEnvironmentEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_26StartExecutionCallbackInfoEEE",
+                ]),
             ]
         ),
         .target(

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <sys/auxv.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -362,4 +363,65 @@ void *dlopen(const char *path, int flags) {
     }
     const char *real = native_path(addon, base_name(path));
     return real_dlopen(real ? real : path, flags);
+}
+
+// MARK: - Startup snapshot
+
+#define LOAD_ENVIRONMENT_SYMBOL                                                                      \
+    "_ZN4node15LoadEnvironmentEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_" \
+    "26StartExecutionCallbackInfoEEE"
+
+static bundle_load_environment_fn load_environment_override;
+
+void launcher_override_load_environment(bundle_load_environment_fn override) {
+    __atomic_store_n(&load_environment_override, override, __ATOMIC_RELEASE);
+}
+
+// node::LoadEnvironment(node::Environment*, node::StartExecutionCallback), under its C++
+// name: libnode (and the shim) bind to this one because the launcher exports it.
+void *launcher_load_environment(void *environment, void *callback) __asm__(LOAD_ENVIRONMENT_SYMBOL);
+
+void *launcher_load_environment(void *environment, void *callback) {
+    bundle_load_environment_fn override = __atomic_exchange_n(&load_environment_override, NULL, __ATOMIC_ACQ_REL);
+    if (override != NULL) return override(environment, callback);
+    static bundle_load_environment_fn next;
+    bundle_load_environment_fn function = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+    if (function == NULL) {
+        function = (bundle_load_environment_fn)dlsym(RTLD_NEXT, LOAD_ENVIRONMENT_SYMBOL);
+        if (function == NULL) abort();  // only libnode calls this, so libnode is loaded
+        __atomic_store_n(&next, function, __ATOMIC_RELEASE);
+    }
+    return function(environment, callback);
+}
+
+int launcher_build_snapshot(const char *const *libraries, int library_count, const char *const *builtins,
+                            const char *const *builtin_files, int builtin_count, const char *blob_path) {
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+        // node may print; the app's stdout and stderr are not for that.
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        for (int i = 0; i < builtin_count; i++) {
+            if (launcher_serve_file(builtins[i], builtin_files[i]) != 0) _exit(70);
+        }
+        void *last = NULL;
+        for (int i = 0; i < library_count; i++) {
+            last = dlopen(libraries[i], RTLD_NOW | RTLD_GLOBAL);
+            if (last == NULL) _exit(70);
+        }
+        bundle_embed_build_snapshot_fn build =
+            last == NULL ? NULL : (bundle_embed_build_snapshot_fn)dlsym(last, "bundle_embed_build_snapshot");
+        if (build == NULL) _exit(70);
+        _exit(build(saved_argc > 0 ? saved_argv[0] : "node", blob_path) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

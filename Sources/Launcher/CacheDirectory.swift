@@ -45,9 +45,15 @@ struct CacheDirectory {
         return bases
     }
 
+    /// Makes files from the extracted ones, in the directory being extracted (given its
+    /// `files/` and what was extracted there), before the manifest is written; returns
+    /// the relative paths made. They are checked like the others from then on.
+    typealias Derive = (_ filesRoot: String, _ extracted: [File]) -> [String]
+
     /// A valid directory under `base`, extracting (or repairing) it if needed. `contents`
     /// is asked only then; it gives the files and a function that frees them (nil: none).
-    func prepare(in base: String, contents: () -> (files: Contents, release: () -> Void)?) -> (path: String, files: [File])? {
+    func prepare(in base: String, contents: () -> (files: Contents, release: () -> Void)?,
+                 derive: Derive? = nil) -> (path: String, files: [File])? {
         let parent = String(base.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
         if !parent.isEmpty, mkdir(parent, 0o700) != 0, errno != EEXIST { return nil }
         guard !Disk.isNoExec(parent.isEmpty ? "/" : parent), Disk.makePrivateDirectory(base) else { return nil }
@@ -72,7 +78,7 @@ struct CacheDirectory {
         }
         guard let (files, release) = contents() else { return nil }
         defer { release() }
-        guard extract(files, into: base) else { return nil }
+        guard extract(files, into: base, derive: derive) else { return nil }
         return Self.validate(path).map { (path, $0) }
     }
 
@@ -109,23 +115,27 @@ struct CacheDirectory {
     }
 
     /// Writes the files into a fresh private directory and renames it into place.
-    private func extract(_ contents: Contents, into base: String) -> Bool {
+    private func extract(_ contents: Contents, into base: String, derive: Derive?) -> Bool {
         var template = Array((base + "/.extract-\(name)-XXXXXX").utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return false }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var manifest = Self.manifestHeader + "\n"
+        func record(_ file: File) -> Bool {
+            guard let info = Disk.lstatus(temporary + "/files/" + file.path), Int(info.st_size) == file.size else { return false }
+            manifest += "\(file.kind.rawValue) \(file.size) \(info.st_ino) \(Self.modificationTime(info)) \(file.path)\n"
+            return true
+        }
         for (file, data) in contents {
             let target = temporary + "/files/" + file.path
             guard Disk.makeParents(of: target, under: temporary),
-                  Disk.writeFile(target, data, mode: 0o500) else {
+                  Disk.writeFile(target, data, mode: 0o500), record(file) else {
                 Disk.removeTree(temporary)
                 return false
             }
-            guard let info = Disk.lstatus(target) else {
-                Disk.removeTree(temporary)
-                return false
-            }
-            manifest += "\(file.kind.rawValue) \(file.size) \(info.st_ino) \(Self.modificationTime(info)) \(file.path)\n"
+        }
+        for path in derive?(temporary + "/files", contents.map(\.file)) ?? [] {
+            guard let info = Disk.lstatus(temporary + "/files/" + path), chmod(temporary + "/files/" + path, 0o400) == 0,
+                  record(File(kind: .file, size: Int(info.st_size), path: path)) else { continue }
         }
         let written = manifest.utf8.withContiguousStorageIfAvailable {
             Disk.writeFile(temporary + "/" + Self.manifestName, UnsafeRawBufferPointer($0), mode: 0o400)

@@ -24,11 +24,21 @@ struct RuntimeCache {
         directory = CacheDirectory(prefix: "runtime-", digest: image.trailer.runtimeDigest)
     }
 
+    /// The shim's entry, and the startup snapshot when there is one.
+    struct Loaded {
+        var entry: UnsafeMutableRawPointer
+        var snapshot: String?
+    }
+
     /// Loads every library in order, serves the builtins, and returns the shim's entry.
-    func loadEmbedEntry() throws(LauncherError) -> UnsafeMutableRawPointer {
+    func loadEmbedEntry() throws(LauncherError) -> Loaded {
         if Disk.environment("BUNDLE_RUNTIME_CACHE") != "off" {
+            var derive: CacheDirectory.Derive?
+            if image.trailer.flags.contains(.selfContained) {
+                derive = { root, extracted in Self.makeSnapshot(filesRoot: root, extracted: extracted) }
+            }
             for base in CacheDirectory.candidateBases() {
-                guard let directory = self.directory.prepare(in: base, contents: extractableFiles) else { continue }
+                guard let directory = self.directory.prepare(in: base, contents: extractableFiles, derive: derive) else { continue }
                 let root = directory.path + "/files/"
                 guard let entry = try? Self.load(directory.files.filter { $0.kind == .library }.map { root + $0.path }) else {
                     break  // e.g. a noexec mount statvfs did not report: memory will do
@@ -39,10 +49,40 @@ struct RuntimeCache {
                     }
                 }
                 serveCertificateBundle()
-                return entry
+                let snapshot = directory.files.contains { $0.kind == .file && $0.path == Self.snapshotName }
+                return Loaded(entry: entry, snapshot: snapshot ? root + Self.snapshotName : nil)
             }
         }
-        return try loadFromMemory()
+        return Loaded(entry: try loadFromMemory(), snapshot: nil)
+    }
+
+    /// The startup snapshot of the packed libnode (see "Startup snapshot" in embed.cc).
+    /// Made where the runtime is extracted, not at bundle time: node 18's snapshots differ
+    /// from one making to the next (random hash seeds), and outputs must not. Costs the
+    /// first start of a runtime version ~0.2 s; without a cache directory (memory files)
+    /// node bootstraps without one.
+    static let snapshotName = "startup.blob"
+
+    static func makeSnapshot(filesRoot: String, extracted: [File]) -> [String] {
+        let root = filesRoot + "/"
+        let libraries = extracted.filter { $0.kind == .library }.map { root + $0.path }
+        let builtins = extracted.filter { $0.kind == .builtin }
+        let made = withCStrings(libraries) { libraryPaths in
+            withCStrings(builtins.map { "/" + $0.path }) { virtualPaths in
+                withCStrings(builtins.map { root + $0.path }) { realPaths in
+                    launcher_build_snapshot(libraryPaths, Int32(libraries.count), virtualPaths, realPaths,
+                                            Int32(builtins.count), root + snapshotName)
+                }
+            }
+        }
+        return made == 0 ? [snapshotName] : []
+    }
+
+    /// `strings` as a C array of C strings (NULL-terminated), valid during `body`.
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies = strings.map { UnsafePointer(strdup($0)) } + [nil]
+        defer { for copy in copies { free(UnsafeMutablePointer(mutating: copy)) } }
+        return copies.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// The inflated section's files, for a cache directory being extracted.
@@ -130,10 +170,13 @@ struct RuntimeCache {
     private static func load(_ libraries: [String]) throws(LauncherError) -> UnsafeMutableRawPointer {
         var last: UnsafeMutableRawPointer?
         for library in libraries {
-            guard let handle = dlopen(library, RTLD_NOW | RTLD_GLOBAL) else {
+            guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
                 throw .runtime(String(cString: dlerror()))
             }
             last = handle
+        }
+        for library in libraries {
+            _ = dlopen(library, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL)
         }
         guard let last, let entry = dlsym(last, "bundle_embed_run") else {
             throw .runtime("the runtime has no bundle_embed_run")

@@ -17,7 +17,7 @@ func launch() throws(LauncherError) -> Int32 {
         throw .damaged("app section has no bootstrap")
     }
     let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
-    let entry = try RuntimeCache(image: image).loadEmbedEntry()
+    let runtime = try RuntimeCache(image: image).loadEmbedEntry()
     try NativeAddons.register(app)
 
     guard launcher_argc() > 0 else { throw .runtime("started with an empty argument list (no argv[0])") }
@@ -34,7 +34,9 @@ func launch() throws(LauncherError) -> Int32 {
     options.bootstrap_length = bootstrap.data.count
     options.archive = UnsafeMutableRawPointer(mutating: archive.baseAddress)
     options.archive_length = archive.count
-    return launcher_call_embed(entry, &options)
+    options.snapshot_blob = runtime.snapshot.map { UnsafePointer(strdup($0)!) }
+    options.override_load_environment = launcher_override_load_environment
+    return launcher_call_embed(runtime.entry, &options)
 }
 
 /// The author's choices baked in at bundle time (EntryKind.launchOptions).

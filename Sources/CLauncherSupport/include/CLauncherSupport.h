@@ -61,4 +61,18 @@ int launcher_real_open(const char *path, int flags);
 int launcher_native_library(const char *name, const char *real_path, const void *data, size_t length);
 int launcher_native_addon(const char *virtual_path, const char *real_path, const void *data, size_t length);
 
+/// Startup snapshot (see "Startup snapshot" in embed.cc). The launcher exports
+/// node::LoadEnvironment under its C++ name; the next call after an override is
+/// installed goes to `override` instead, every other call to libnode's. Passed to the
+/// shim in bundle_embed_options.
+void launcher_override_load_environment(bundle_load_environment_fn override);
+
+/// Makes a startup snapshot at `blob_path` in a child process (node can start only once
+/// per process): it serves the builtins, loads the libraries in order (the shim last) and
+/// calls the shim's bundle_embed_build_snapshot, with its output sent to /dev/null. Call
+/// it before this process has loaded libnode or started threads. Returns 0 when the
+/// child succeeded, -1 otherwise.
+int launcher_build_snapshot(const char *const *libraries, int library_count, const char *const *builtins,
+                            const char *const *builtin_files, int builtin_count, const char *blob_path);
+
 #endif

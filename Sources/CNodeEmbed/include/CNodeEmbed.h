@@ -7,6 +7,11 @@
 extern "C" {
 #endif
 
+/// node::LoadEnvironment(node::Environment*, node::StartExecutionCallback) as the C
+/// ABI sees it: the environment, a pointer to the std::function, and a
+/// v8::MaybeLocal<v8::Value> (one pointer) returned in a register.
+typedef void *(*bundle_load_environment_fn)(void *environment, void *callback);
+
 /// What the launcher hands to the embedded node.
 typedef struct bundle_embed_options {
     /// argv[0] as the process got it, then the user's arguments, untouched (but see
@@ -26,12 +31,26 @@ typedef struct bundle_embed_options {
     /// Non-zero when the app's author opted in to NODE_OPTIONS (bundle
     /// --allow-node-options); otherwise the environment cannot inject node flags.
     int allow_node_options;
+    /// A startup snapshot of this very libnode (bundle_embed_build_snapshot), or NULL.
+    /// Used when V8 runs with the flags it was made with (see "Startup snapshot" in
+    /// embed.cc); otherwise node bootstraps from scratch, as without one.
+    const char *snapshot_blob;
+    /// The launcher's hook on node::LoadEnvironment: the next call goes to `override`
+    /// instead (once). NULL when the launcher has none; then no snapshot is used.
+    void (*override_load_environment)(bundle_load_environment_fn override);
 } bundle_embed_options;
 
 /// Runs node over the app and returns the process exit code. Errors before the app
 /// starts are printed to stderr prefixed with "bundle:".
 typedef int (*bundle_embed_run_fn)(const bundle_embed_options *options);
 int bundle_embed_run(const bundle_embed_options *options);
+
+/// Writes a startup snapshot of this libnode to `blob_path`: node's own bootstrap,
+/// already run (what `node --snapshot-blob <path> --build-snapshot /dev/null` makes).
+/// Starts node, so a process can do it once and then must exit. Returns node's exit
+/// code (0: written).
+typedef int (*bundle_embed_build_snapshot_fn)(const char *argv0, const char *blob_path);
+int bundle_embed_build_snapshot(const char *argv0, const char *blob_path);
 
 #ifdef __cplusplus
 }
