@@ -155,6 +155,28 @@ struct SelfContainedTests {
         #expect(try [libnode, builtin].map { try Self.size($0) } == sizes)
     }
 
+    /// The startup snapshot (embed.cc, "Startup snapshot") is made by the first start,
+    /// in the chroot, beside the runtime; a damaged one is made again, never used.
+    @Test func startupSnapshotIsMadeOnceAndRemadeWhenDamaged() throws {
+        let fixture = try Fixture()
+        let root = try Chroot()
+        try root.install(try fixture.hello(), as: "hello")
+        let command = Chroot.Command(app: "hello", arguments: ["again"], environment: ["HOME": "/home"])
+        #expect(try root.run([command])[0].status == 0)
+        let runtime = try #require(try root.runtimeDirectories().first)
+        let snapshot = runtime + "/files/startup.blob"
+        #expect(try Self.size(snapshot) > 1 << 20)
+        let manifest = try String(contentsOfFile: runtime + "/manifest", encoding: .utf8)
+        #expect(manifest.contains(" startup.blob\n"), "\(manifest)")
+        #expect(truncate(snapshot, 100) == 0)
+
+        let result = try root.run([command])[0]
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == "hello again\n", "\(result)")
+        #expect(result.stderr == "", "\(result)")
+        #expect(try Self.size(snapshot) > 1 << 20)
+    }
+
     @Test func cacheFileRewrittenWithOtherBytesOfTheSameSizeIsRepaired() throws {
         let fixture = try Fixture()
         let root = try Chroot()
