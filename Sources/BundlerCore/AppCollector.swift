@@ -9,6 +9,10 @@ public struct CollectedApp: Equatable, Sendable {
     /// Absolute paths, sorted.
     public var files: [String]
     public var diagnostics: [Diagnostic]
+    /// The CommonJS files the module graph reaches through literal requires and imports
+    /// and that never call `import()` (a subset of `files`): the ones a V8 code cache
+    /// can serve (`CodeCache`).
+    public var cacheableCommonJS: Set<String> = []
 }
 
 /// Walks the module graph from the entry: every literal `require`/`import` is followed.
@@ -46,7 +50,9 @@ public struct AppCollector {
             includePackage(containing: file, &state)
             guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
             let esmFile = isESM(file)
-            for reference in DependencyScanner.scan(source) {
+            let (references, importsDynamically) = DependencyScanner.analyze(source)
+            if !esmFile, !importsDynamically { state.cacheableCommonJS.insert(file) }
+            for reference in references {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
                 case .builtin: break
@@ -58,7 +64,8 @@ public struct AppCollector {
             }
         }
         let files = state.included.sorted()
-        return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics)
+        return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics,
+                            cacheableCommonJS: state.cacheableCommonJS.intersection(files))
     }
 
     private struct State {
@@ -67,6 +74,7 @@ public struct AppCollector {
         var queue: [String] = []
         var packages: Set<String> = []
         var diagnostics: [Diagnostic] = []
+        var cacheableCommonJS: Set<String> = []
 
         mutating func add(_ file: String, scan: Bool) {
             included.insert(file)

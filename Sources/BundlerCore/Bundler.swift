@@ -48,6 +48,9 @@ public struct BundleResult: Sendable {
     public var appSize: Int
     /// Sizes of the bundled files, relative to the virtual root, sorted by path.
     public var fileSizes: [(path: String, size: Int)]
+    /// Bytes of V8 code cache stored (before compression), or nil when none could be
+    /// made (no node of the packed version found: see `CodeCache`).
+    public var codeCacheSize: Int?
 
     public var totalSize: Int { launcherSize + runtimeSize + appSize + Format.trailerSize }
 }
@@ -106,6 +109,7 @@ public struct Bundler {
 
         var entries: [ArchiveEntry] = []
         var fileSizes: [(String, Int)] = []
+        var codeCaches: [String: [UInt8]]?
         for file in app.files {
             let data = try fs.contents(of: file)
             if data.count >= Format.trailerSize, Array(data.suffix(8)) == Format.trailerEndMagic {
@@ -115,6 +119,15 @@ public struct Bundler {
             let relative = Path.relative(file, to: app.root)
             entries.append(ArchiveEntry(path: relative, data: data))
             fileSizes.append((relative, data.count))
+        }
+        if let script = toolkit.codeCacheScript {
+            let cacheable = Set(app.cacheableCommonJS.map { Path.relative($0, to: app.root) })
+            let sources = entries.filter { cacheable.contains($0.path) && CodeCache.wanted($0.path, size: $0.data.count) }
+                .map { ($0.path, $0.data) }
+            codeCaches = sources.isEmpty ? [:] : CodeCache.make(for: sources, script: script)
+            for (relative, cache) in codeCaches ?? [:] {
+                entries.append(ArchiveEntry(path: CodeCache.path(for: relative), kind: .codeCache, data: cache))
+            }
         }
         // Native addons (.node) and the libraries they need: see NativeAddons.swift.
         try NativeAddons.pack(&entries, root: app.root, shim: toolkit.embedShim, diagnostics: &app.diagnostics)
@@ -148,7 +161,8 @@ public struct Bundler {
         try OutputWriter.write([launcher, runtime.compressed, appCompressed, trailer.encoded()], to: output)
 
         return BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
-                            appSize: appCompressed.count, fileSizes: fileSizes)
+                            appSize: appCompressed.count, fileSizes: fileSizes,
+                            codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
     }
 
     /// The entry file and the output name to use when -o is not given.

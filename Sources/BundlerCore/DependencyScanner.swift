@@ -18,17 +18,50 @@ public struct DependencyScanner {
     /// Whether a '/' here would start a regular expression rather than divide.
     private var regexAllowed = true
     private var references: [Reference] = []
+    /// `import(` in code, in a string or in template text, and `eval`/`Function` in code.
+    private var importInCode = false, importInText = false, evaluatesCode = false
     /// Open `${` expressions of template literals, each with its count of unclosed '{',
     /// so code inside them is scanned and the template resumes at the matching '}'.
     private var templateBraces: [Int] = []
 
     public static func scan(_ source: [UInt8]) -> [Reference] {
+        analyze(source).references
+    }
+
+    /// The references, and whether the file may call `import()`: an `import(` in its
+    /// code (whatever the argument), or in a string or template text of a file that
+    /// uses `eval` or `Function` (the `new Function('s', 'return import(s)')` idiom).
+    /// Such files get no V8 code cache (`CodeCache`).
+    public static func analyze(_ source: [UInt8]) -> (references: [Reference], importsDynamically: Bool) {
         var scanner = DependencyScanner(source: source)
         scanner.run()
-        return scanner.references
+        return (scanner.references, scanner.importInCode || (scanner.importInText && scanner.evaluatesCode))
+    }
+
+    private static let importCall = Array("import(".utf8), spacedImportCall = Array("import (".utf8)
+
+    /// Whether `bytes` holds `import(` or `import (`.
+    private static func mentionsImportCall<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+        let array = Array(bytes)
+        guard array.count >= importCall.count else { return false }
+        for start in 0...(array.count - importCall.count) where array[start] == UInt8(ascii: "i") {
+            if array[start..<start + importCall.count].elementsEqual(importCall) { return true }
+            if start + spacedImportCall.count <= array.count,
+               array[start..<start + spacedImportCall.count].elementsEqual(spacedImportCall) { return true }
+        }
+        return false
     }
 
     private init(source: [UInt8]) { self.source = source }
+
+    /// The next byte that is not a space or line break (comments are not skipped).
+    private func nextSignificant() -> UInt8? {
+        var position = index
+        while position < source.count, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n")].contains(source[position]) {
+            position += 1
+        }
+        return position < source.count ? source[position] : nil
+    }
 
     private func peek(_ offset: Int = 0) -> UInt8? {
         index + offset < source.count ? source[index + offset] : nil
@@ -63,13 +96,17 @@ public struct DependencyScanner {
                 index += 1
                 regexAllowed = true
             case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                _ = readString()
+                let text = readString()
+                if !importInText, Self.mentionsImportCall(text.utf8) { importInText = true }
                 regexAllowed = false
             case _ where isIdentifierByte(byte):
                 let start = index
                 let word = readIdentifier()
                 let afterDot = start > 0 && previousSignificant(before: start) == UInt8(ascii: ".")
                 if !afterDot { handle(word) }
+                // `eval` however used (`(0, eval)(code)`), `Function(` and `new Function(`
+                // (also as globalThis.Function): code from text.
+                if word == "eval" || (word == "Function" && nextSignificant() == UInt8(ascii: "(")) { evaluatesCode = true }
                 regexAllowed = ["return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw", "instanceof", "yield", "await"].contains(word)
             default:
                 index += 1
@@ -97,6 +134,7 @@ public struct DependencyScanner {
             let save = (index, line)
             skipTrivia()
             if peek() == UInt8(ascii: "(") {
+                importInCode = true
                 if let specifier = literalArgument() {
                     references.append(Reference(specifier: specifier, kind: .dynamicImport, line: save.1))
                 } else {
@@ -198,6 +236,10 @@ public struct DependencyScanner {
 
     /// Skips template text up to the closing '`' or into a `${` expression.
     private mutating func skipTemplateText() {
+        let start = index
+        defer {
+            if !importInText, Self.mentionsImportCall(source[start..<min(index, source.count)]) { importInText = true }
+        }
         while let byte = peek() {
             index += 1
             switch byte {

@@ -8,6 +8,8 @@ public struct Toolkit: Sendable {
     public var launcher: String
     public var embedShim: String
     public var bootstrap: String
+    /// Templates/code-cache.js, beside the bootstrap (nil: outputs get no code cache).
+    public var codeCacheScript: String?
 
     public static func locate(executable: String = CommandLine.executablePath) throws -> Toolkit {
         let directory = Path.dirname(executable)
@@ -23,7 +25,9 @@ public struct Toolkit: Sendable {
             bootstrap = current + "/Templates/bootstrap.js"
             current = Path.dirname(current)
         }
-        return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap)
+        let codeCacheScript = Path.dirname(bootstrap) + "/code-cache.js"
+        return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap,
+                       codeCacheScript: FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil)
     }
 }
 

@@ -135,7 +135,7 @@ struct RuntimeCache {
                 guard launcher_serve_memory(entry.path, entry.data.baseAddress, entry.data.count) == 0 else {
                     throw .runtime("cannot serve \(entry.path)")
                 }
-            case .file, .bootstrap, .launchOptions, .addon, .nativeIndex:
+            case .file, .bootstrap, .launchOptions, .addon, .nativeIndex, .codeCache:
                 continue
             }
         }

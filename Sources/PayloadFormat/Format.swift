@@ -112,6 +112,11 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// The native index (app archive, path ".bundle-native", only when there are
     /// addons): see "Native addons" above and `NativeIndex`.
     case nativeIndex = 6
+    /// A V8 code cache for the app's file at the rest of the path (app archive, path
+    /// ".bundle-code-cache/<file>"): made at bundle time by the packed libnode, used by
+    /// the bootstrap when that file is compiled as CommonJS ("Code cache" in
+    /// Templates/bootstrap.js). V8 rejects it by itself when its version or flags differ.
+    case codeCache = 7
 
     /// Whether the entry is one of the app's files (shown under the virtual root).
     public var isAppFile: Bool { self == .file || self == .addon }

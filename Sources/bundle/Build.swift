@@ -80,6 +80,10 @@ struct Summary {
             let largest = files.sorted { $0.size > $1.size }.prefix(3).map { "\($0.path) \(Terminal.size($0.size))" }
             Terminal.line("  \(files.count) file\(files.count == 1 ? "" : "s"); largest: \(largest.joined(separator: ", "))")
         }
+        if verbose {
+            Terminal.line(result.codeCacheSize.map { "  V8 code cache: \(Terminal.size($0))" }
+                ?? "  no V8 code cache: no node \(Versions.node) on PATH to make it")
+        }
         let warnings = result.app.diagnostics.count
         Terminal.line("  done in \(String(format: "%.2f", elapsed)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
     }

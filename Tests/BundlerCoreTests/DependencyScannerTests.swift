@@ -24,6 +24,20 @@ import Testing
         #expect(specifiers(source) == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"])
     }
 
+    /// Files that may call import() get no V8 code cache (CodeCache explains why).
+    @Test func tellsWhichFilesMayImportDynamically() {
+        func imports(_ source: String) -> Bool { DependencyScanner.analyze(Array(source.utf8)).importsDynamically }
+        #expect(imports("const m = await import(name);"))
+        #expect(imports("load(() => import ('./x.mjs'));"))
+        #expect(imports("const dynamicImport = new Function('s', 'return import(s)');"))
+        #expect(imports("const f = globalThis.Function(\"s\", \"return import(s)\");"))
+        #expect(imports("(0, eval)(`import(${JSON.stringify(x)})`);"))
+        // Text about import() is not code when nothing in the file turns text into code.
+        #expect(!imports("throw new Error('Use import(\"x\") instead'); // import(y)"))
+        #expect(!imports("if (value instanceof Function) return isFunction(value);\nconst hint = `import(x)`;"))
+        #expect(!imports("module.exports = { importer: require('./a') };"))
+    }
+
     @Test func reportsLineNumbers() {
         let references = DependencyScanner.scan(Array("\n\nrequire('x')\n/* a\nb */ require('y')".utf8))
         #expect(references.map(\.line) == [3, 5])

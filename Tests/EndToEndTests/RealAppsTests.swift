@@ -16,6 +16,27 @@ import Testing
         #expect(node.stdout.contains("Color[Color[\"Green\"] = 1] = \"Green\""))
     }
 
+    /// typescript.js compiles from the V8 code cache made at bundle time (NODE_DEBUG=bundle
+    /// says so). Under a baked V8 flag V8 refuses the cache, and the app runs the same,
+    /// compiled from source.
+    @Test func typescriptCompilesFromItsCodeCacheOrWithoutIt() throws {
+        let fixture = try Fixture(["app.js": "const ts = require('typescript');\nconsole.log(ts.transpileModule('let x: number = 1', {}).outputText);\n"])
+        try fixture.installDebianPackage("typescript")
+        let expected = try fixture.node("app.js")
+        let plain = try fixture.bundle("app.js")
+        let tuned = try fixture.bundle("app.js", extra: ["--node-option=--max-old-space-size=512"])
+        try fixture.removeSource()
+        var environment = ProcessInfo.processInfo.environment
+        environment["NODE_DEBUG"] = "bundle"
+        let typescript = "/$bundle/node_modules/typescript/lib/typescript.js"
+        let used = try run(plain, environment: environment)
+        #expect(used.stdout == expected.stdout && used.status == 0, "\(used)")
+        #expect(used.stderr.contains("code cache used for \(typescript)"), "\(used.stderr)")
+        let refused = try run(tuned, environment: environment)
+        #expect(refused.stdout == expected.stdout && refused.status == 0, "\(refused)")
+        #expect(refused.stderr.contains("code cache rejected for \(typescript)"), "\(refused.stderr)")
+    }
+
     /// A full program whose compiler host reads the project and lib.d.ts files from
     /// inside the bundle through fs (ts.sys), as tsc does.
     @Test func typescriptCreateProgramReadsLibFilesFromTheBundle() throws {
