@@ -60,10 +60,14 @@ let package = Package(
                 // loads its real copy (CLauncherSupport, "Native addons").
                 .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dlopen"]),
                 // node::LoadEnvironment: how an app starts from a startup snapshot (embed.cc,
-                // "Startup snapshot").
+                // "Startup snapshot"); node::crypto::UseExtraCaCerts and SecureContext::
+                // SetRootCerts: NODE_EXTRA_CA_CERTS applied at the first TLS use (support.c).
                 .unsafeFlags([
                     "-Xlinker",
                     "--export-dynamic-symbol=_ZN4node15LoadEnvironmentEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_26StartExecutionCallbackInfoEEE",
+                    "-Xlinker",
+                    "--export-dynamic-symbol=_ZN4node6crypto15UseExtraCaCertsERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE",
+                    "-Xlinker", "--export-dynamic-symbol=_ZN4node6crypto13SecureContext12SetRootCertsEv",
                 ]),
             ]
         ),

@@ -425,3 +425,92 @@ int launcher_build_snapshot(const char *const *libraries, int library_count, con
     }
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
+
+// MARK: - NODE_EXTRA_CA_CERTS, when TLS is first used
+//
+// node 18 reads NODE_EXTRA_CA_CERTS in InitializeOncePerProcess: node::crypto::
+// UseExtraCaCerts builds the process's root store (Debian's node: the system's CA
+// bundle, ~140 certificates) and adds the file's certificates, at every start, TLS or
+// not (measured: +40 ms with the system bundle as the extra file, +18 ms with one
+// certificate). The launcher exports both functions below under their C++ names, so
+// libnode binds to them: UseExtraCaCerts only checks that the file opens (node's
+// warning for one that does not is printed at startup, as node prints it) and keeps
+// its name; SecureContext::SetRootCerts, which every TLS context without `ca` calls to
+// get the root store (lib/internal/tls/secure-context.js), first runs node's own
+// UseExtraCaCerts once per process. The result is node's: same store, same warnings,
+// in every thread; what differs is when the file's certificates are parsed (a file
+// that opens but holds no certificate is reported at the first TLS use).
+
+#define USE_EXTRA_CA_CERTS_SYMBOL "_ZN4node6crypto15UseExtraCaCertsERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"
+#define SET_ROOT_CERTS_SYMBOL "_ZN4node6crypto13SecureContext12SetRootCertsEv"
+
+// std::string of libstdc++'s C++11 ABI (libnode 18's): data, length, then the local
+// buffer or the capacity. Only read by these functions.
+typedef struct {
+    const char *data;
+    size_t length;
+    union {
+        char local[16];
+        size_t capacity;
+    } storage;
+} cxx11_string;
+
+static char *extra_ca_file;       // set once, in InitializeOncePerProcess, before any thread
+static char *extra_ca_directory;  // the working directory then, for a relative name
+static pthread_once_t extra_ca_once = PTHREAD_ONCE_INIT;
+
+// What node's UseExtraCaCerts does first (BIO_new_file(file, "r")), with its warning on
+// failure; then nothing is loaded later either, as in node. libcrypto is loaded (libnode,
+// which needs it, is calling), so its functions are looked up rather than linked.
+static int extra_ca_file_opens(const char *file) {
+    void *(*bio_new_file)(const char *, const char *) = (void *(*)(const char *, const char *))dlsym(RTLD_DEFAULT, "BIO_new_file");
+    int (*bio_free)(void *) = (int (*)(void *))dlsym(RTLD_DEFAULT, "BIO_free");
+    unsigned long (*err_get_error)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "ERR_get_error");
+    void (*err_clear_error)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "ERR_clear_error");
+    void (*err_error_string_n)(unsigned long, char *, size_t) =
+        (void (*)(unsigned long, char *, size_t))dlsym(RTLD_DEFAULT, "ERR_error_string_n");
+    if (!bio_new_file || !bio_free || !err_get_error || !err_clear_error || !err_error_string_n) return 1;
+    err_clear_error();
+    void *bio = bio_new_file(file, "r");
+    if (bio != NULL) {
+        bio_free(bio);
+        return 1;
+    }
+    char reason[256];
+    err_error_string_n(err_get_error(), reason, sizeof reason);
+    err_clear_error();
+    fprintf(stderr, "Warning: Ignoring extra certs from `%s`, load failed: %s\n", file, reason);
+    return 0;
+}
+
+void launcher_use_extra_ca_certs(const cxx11_string *file) __asm__(USE_EXTRA_CA_CERTS_SYMBOL);
+void launcher_use_extra_ca_certs(const cxx11_string *file) {
+    if (file->length == 0 || extra_ca_file != NULL || !extra_ca_file_opens(file->data)) return;
+    extra_ca_file = strndup(file->data, file->length);
+    if (extra_ca_file != NULL && extra_ca_file[0] != '/') extra_ca_directory = getcwd(NULL, 0);
+}
+
+static void load_extra_ca_certs(void) {
+    void (*use_extra_ca_certs)(const cxx11_string *) = (void (*)(const cxx11_string *))dlsym(RTLD_NEXT, USE_EXTRA_CA_CERTS_SYMBOL);
+    if (use_extra_ca_certs == NULL) abort();  // libnode is loaded: it is calling
+    const char *path = extra_ca_file;
+    char *joined = NULL;
+    if (extra_ca_directory != NULL && asprintf(&joined, "%s/%s", extra_ca_directory, extra_ca_file) >= 0) path = joined;
+    size_t length = strlen(path);
+    cxx11_string name = {path, length, {.capacity = length}};
+    use_extra_ca_certs(&name);
+    free(joined);
+}
+
+void launcher_set_root_certs(void *secure_context) __asm__(SET_ROOT_CERTS_SYMBOL);
+void launcher_set_root_certs(void *secure_context) {
+    static void (*next)(void *);
+    void (*function)(void *) = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+    if (function == NULL) {
+        function = (void (*)(void *))dlsym(RTLD_NEXT, SET_ROOT_CERTS_SYMBOL);
+        if (function == NULL) abort();  // libnode is loaded: it is calling
+        __atomic_store_n(&next, function, __ATOMIC_RELEASE);
+    }
+    if (extra_ca_file != NULL) pthread_once(&extra_ca_once, load_extra_ca_certs);
+    function(secure_context);
+}

@@ -240,6 +240,47 @@ struct SelfContainedTests {
         #expect(try root.run([elsewhere])[0].stdout == "UNABLE_TO_VERIFY_LEAF_SIGNATURE\n")
     }
 
+    /// NODE_EXTRA_CA_CERTS is applied at the first TLS use, not at startup (support.c),
+    /// with node's results: trusted with the CA in the file, from a worker thread too;
+    /// untrusted without; node's warning when the file cannot be opened.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs the openssl tool"))
+    func extraCertificatesApplyAsInNode() throws {
+        let fixture = try Fixture()
+        let pki = try Certificates(in: fixture.directory)
+        try fixture.write("https.js", """
+            const https = require('https');
+            const { Worker } = require('worker_threads');
+            const get = (port) => new Promise((resolve) => {
+              https.get({ host: '127.0.0.1', port }, (response) => {
+                let body = '';
+                response.on('data', (chunk) => body += chunk);
+                response.on('end', () => resolve(body));
+              }).on('error', (error) => resolve(error.code));
+            });
+            const server = https.createServer({ key: \(pki.serverKey.debugDescription), cert: \(pki.serverCertificate.debugDescription) },
+              (request, response) => response.end('secure'));
+            server.listen(0, '127.0.0.1', async () => {
+              const port = server.address().port;
+              const worker = new Worker(`const https = require('https'); (${get})(${port}).then((r) => require('worker_threads').parentPort.postMessage(r))`, { eval: true });
+              const fromWorker = await new Promise((resolve) => worker.once('message', resolve));
+              console.log('worker', fromWorker, 'main', await get(port));
+              server.close();
+            });
+            """)
+        let app = try fixture.bundle("https.js", as: "https")
+        for file in [fixture.directory + "/ca.pem", "/nonexistent/ca.pem"] {
+            let node = try run("/usr/bin/node", ["https.js"], in: fixture.directory, environment: ["NODE_EXTRA_CA_CERTS": file])
+            let bundled = try run(app, [], in: fixture.directory, environment: ["NODE_EXTRA_CA_CERTS": file])
+            #expect(bundled.stdout == node.stdout, "\(bundled)\nnode: \(node)")
+            #expect(bundled.stderr == node.stderr, "\(bundled)\nnode: \(node)")
+            #expect(bundled.status == node.status, "\(bundled)\nnode: \(node)")
+        }
+        let trusted = try run(app, [], in: fixture.directory, environment: ["NODE_EXTRA_CA_CERTS": "ca.pem"])
+        #expect(trusted.stdout == "worker secure main secure\n", "\(trusted)")
+        let untrusted = try run(app, [], in: fixture.directory)
+        #expect(untrusted.stdout == "worker UNABLE_TO_VERIFY_LEAF_SIGNATURE main UNABLE_TO_VERIFY_LEAF_SIGNATURE\n", "\(untrusted)")
+    }
+
     // MARK: The output file
 
     @Test func runtimeSectionHoldsTheClosureInLoadOrder() throws {
@@ -487,7 +528,8 @@ struct TestFailure: Error, CustomStringConvertible {
 
 enum SelfContainedTestsSupport {
     /// Runs a program to completion; output goes through files, so no pipe can fill up.
-    static func run(_ executable: String, _ arguments: [String], in directory: String) throws -> Outcome {
+    static func run(_ executable: String, _ arguments: [String], in directory: String,
+                    environment overrides: [String: String] = [:]) throws -> Outcome {
         let scratch = try makeTemporaryDirectory("bundle-run")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         _ = FileManager.default.createFile(atPath: scratch + "/out", contents: nil)
@@ -498,6 +540,7 @@ enum SelfContainedTestsSupport {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["NODE_EXTRA_CA_CERTS"] = nil
+        environment.merge(overrides) { $1 }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
@@ -510,8 +553,8 @@ enum SelfContainedTestsSupport {
     }
 }
 
-func run(_ executable: String, _ arguments: [String], in directory: String) throws -> Outcome {
-    try SelfContainedTestsSupport.run(executable, arguments, in: directory)
+func run(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Outcome {
+    try SelfContainedTestsSupport.run(executable, arguments, in: directory, environment: environment)
 }
 
 func makeTemporaryDirectory(_ prefix: String) throws -> String {
