@@ -10,9 +10,10 @@ public struct CollectedApp: Equatable, Sendable {
     public var files: [String]
     public var diagnostics: [Diagnostic]
     /// The CommonJS files the module graph reaches through literal requires and imports
-    /// and that never call `import()` (a subset of `files`): the ones a V8 code cache
-    /// can serve (`CodeCache`).
-    public var cacheableCommonJS: Set<String> = []
+    /// (a subset of `files`): the ones compiled at bundle time (`CodeCache`).
+    public var reachedCommonJS: Set<String> = []
+    /// Of those, the ones that may call `import()` (`DependencyScanner.analyze`).
+    public var dynamicImporters: Set<String> = []
 }
 
 /// Walks the module graph from the entry: every literal `require`/`import` is followed.
@@ -51,7 +52,10 @@ public struct AppCollector {
             guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
             let esmFile = isESM(file)
             let (references, importsDynamically) = DependencyScanner.analyze(source)
-            if !esmFile, !importsDynamically { state.cacheableCommonJS.insert(file) }
+            if !esmFile {
+                state.reachedCommonJS.insert(file)
+                if importsDynamically { state.dynamicImporters.insert(file) }
+            }
             for reference in references {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
@@ -65,7 +69,8 @@ public struct AppCollector {
         }
         let files = state.included.sorted()
         return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics,
-                            cacheableCommonJS: state.cacheableCommonJS.intersection(files))
+                            reachedCommonJS: state.reachedCommonJS.intersection(files),
+                            dynamicImporters: state.dynamicImporters.intersection(files))
     }
 
     private struct State {
@@ -74,7 +79,8 @@ public struct AppCollector {
         var queue: [String] = []
         var packages: Set<String> = []
         var diagnostics: [Diagnostic] = []
-        var cacheableCommonJS: Set<String> = []
+        var reachedCommonJS: Set<String> = []
+        var dynamicImporters: Set<String> = []
 
         mutating func add(_ file: String, scan: Bool) {
             included.insert(file)

@@ -121,12 +121,14 @@ public struct Bundler {
             fileSizes.append((relative, data.count))
         }
         if let script = toolkit.codeCacheScript {
-            let cacheable = Set(app.cacheableCommonJS.map { Path.relative($0, to: app.root) })
-            let sources = entries.filter { cacheable.contains($0.path) && CodeCache.wanted($0.path, size: $0.data.count) }
-                .map { ($0.path, $0.data) }
-            codeCaches = sources.isEmpty ? [:] : CodeCache.make(for: sources, script: script)
-            for (relative, cache) in codeCaches ?? [:] {
+            let compiled = try compileCommonJS(app, entries: entries, script: script)
+            codeCaches = compiled?.caches
+            for (relative, cache) in compiled?.caches ?? [:] {
                 entries.append(ArchiveEntry(path: CodeCache.path(for: relative), kind: .codeCache, data: cache))
+            }
+            for error in compiled?.syntaxErrors ?? [] {
+                app.diagnostics.append(Diagnostic(file: Path.join(app.root, error.relative), line: error.line,
+                                                  message: "SyntaxError: \(error.message) (node will throw it when it loads this file)"))
             }
         }
         // Native addons (.node) and the libraries they need: see NativeAddons.swift.
@@ -163,6 +165,17 @@ public struct Bundler {
         return BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
                             appSize: appCompressed.count, fileSizes: fileSizes,
                             codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
+    }
+
+    /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax
+    /// errors, and code caches for those that can use one.
+    private func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], script: String) throws -> CodeCache.Compilation? {
+        let reached = Set(app.reachedCommonJS.map { Path.relative($0, to: app.root) })
+        let importers = Set(app.dynamicImporters.map { Path.relative($0, to: app.root) })
+        let files = entries.filter { $0.kind == .file && reached.contains($0.path) }.map {
+            (relative: $0.path, data: $0.data, wantsCache: !importers.contains($0.path) && CodeCache.wanted(size: $0.data.count))
+        }
+        return files.isEmpty ? CodeCache.Compilation() : CodeCache.compile(files, script: script)
     }
 
     /// The entry file and the output name to use when -o is not given.

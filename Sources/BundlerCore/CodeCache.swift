@@ -13,7 +13,7 @@ enum CodeCache {
     /// Where the bootstrap shows the app's files (VIRTUAL_ROOT in Templates/bootstrap.js).
     static let virtualRoot = "/$bundle/"
 
-    /// Of the CommonJS files the app reaches (`CollectedApp.cacheableCommonJS`: a file
+    /// Of the CommonJS files the app reaches (`CollectedApp.reachedCommonJS`: a file
     /// only loaded by a computed require gets none, so that packages bundled whole do
     /// not pay for caches nothing uses; nor does a file that may call `import()`, see
     /// below), those worth one: smaller files cost less to parse than their cache costs
@@ -23,38 +23,61 @@ enum CodeCache {
     /// needs them to run `import()`: in a module compiled from a cache, `import()` (also
     /// in code it passes to eval or `new Function`) fails with "Invalid host defined
     /// options" (measured). Hence `DependencyScanner.analyze`'s `importsDynamically`.
-    static func wanted(_ relative: String, size: Int) -> Bool {
-        (relative.hasSuffix(".js") || relative.hasSuffix(".cjs") || !Path.basename(relative).contains("."))
-            && size >= minimumSize
+    static func wanted(size: Int) -> Bool {
+        size >= minimumSize
     }
 
     static let minimumSize = 1024
 
-    /// The caches of `files` (relative path → cache), or nil when no suitable node
-    /// was found. Files V8 cannot compile as a CommonJS body (ES modules) get none.
-    static func make(for files: [(relative: String, data: [UInt8])], script: String) -> [String: [UInt8]]? {
+    /// What compiling the app's CommonJS files found.
+    struct Compilation {
+        /// Relative path → V8 code cache.
+        var caches: [String: [UInt8]] = [:]
+        /// Files node will refuse when it loads them, with V8's message.
+        var syntaxErrors: [(relative: String, line: Int, message: String)] = []
+    }
+
+    /// Compiles `files` as node's CommonJS loader would; a cache for those that want one.
+    /// Nil when no suitable node was found.
+    static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], script: String) -> Compilation? {
         var input: [UInt8] = []
+        func append(_ field: [UInt8]) {
+            withUnsafeBytes(of: UInt32(field.count).littleEndian) { input += $0 }
+            input += field
+        }
         for file in files {
-            for field in [Array((virtualRoot + file.relative).utf8), file.data] {
-                withUnsafeBytes(of: UInt32(field.count).littleEndian) { input += $0 }
-                input += field
-            }
+            append(Array((virtualRoot + file.relative).utf8))
+            input.append(file.wantsCache ? 1 : 0)
+            append(file.data)
         }
         for node in nodeCandidates() {
             guard let output = run(node, script: script, input: input) else { continue }
-            var caches: [String: [UInt8]] = [:]
-            var offset = 0
-            for file in files {
-                guard offset + 4 <= output.count else { return nil }
-                let length = Int(output[offset..<offset + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
-                offset += 4
-                guard offset + length <= output.count else { return nil }
-                if length > 0 { caches[file.relative] = Array(output[offset..<offset + length]) }
-                offset += length
-            }
-            return caches
+            return parse(output, files: files.map(\.relative))
         }
         return nil
+    }
+
+    private static func parse(_ output: [UInt8], files: [String]) -> Compilation? {
+        var compilation = Compilation()
+        var offset = 0
+        for relative in files {
+            guard offset + 5 <= output.count else { return nil }
+            let kind = output[offset]
+            let length = (1...4).reduce(0) { $0 | Int(output[offset + $1]) << (8 * ($1 - 1)) }
+            offset += 5
+            guard offset + length <= output.count else { return nil }
+            let payload = Array(output[offset..<offset + length])
+            offset += length
+            switch kind {
+            case 1: compilation.caches[relative] = payload
+            case 2:
+                let text = String(decoding: payload, as: UTF8.self)
+                let parts = text.split(separator: "\n", maxSplits: 1)
+                compilation.syntaxErrors.append((relative, Int(parts.first ?? "") ?? 1, parts.count > 1 ? String(parts[1]) : text))
+            default: break
+            }
+        }
+        return compilation
     }
 
     /// `node` and `nodejs` on PATH (the script itself checks the version).

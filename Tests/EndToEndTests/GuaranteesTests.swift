@@ -76,6 +76,26 @@ import Testing
         #expect(bundled.stderr == "")
     }
 
+    /// A syntax error in a file the app requires is reported when bundling (file:line and
+    /// V8's message, as a warning: node only fails if the file is loaded), and at run time
+    /// the app fails exactly as `node app.js` does.
+    @Test func syntaxErrorIsReportedAtBundleTimeAndFailsLikeNode() throws {
+        let fixture = try Fixture([
+            "app.js": "console.log('start');\nif (process.argv[2] === 'load') require('./broken');\n",
+            "broken.js": "module.exports = 1;\nconst x = ;\n",
+        ])
+        let output = try fixture.scratchDirectory("output") + "/app"
+        let bundled = try run(Tools.bundle, ["app.js", "-o", output], in: fixture.directory)
+        #expect(bundled.status == 0, "\(bundled)")
+        #expect(bundled.stderr.contains("broken.js:2: warning: SyntaxError: Unexpected token ';'"), "\(bundled)")
+        let node = try fixture.node("app.js", ["load"])
+        let app = try run(output, ["load"], in: fixture.directory)
+        #expect(app.status == node.status && node.status == 1, "\(app)")
+        #expect(app.stdout == "start\n", "\(app)")
+        #expect(app.stderr.contains("SyntaxError: Unexpected token ';'"), "\(app)")
+        #expect(try run(output, [], in: fixture.directory).status == 0)
+    }
+
     /// A cache folder planted by someone else (a symlink, a folder others can write, a
     /// folder another user owns) is never used; the app still runs.
     @Test(arguments: ["symlink", "writable by others", "owned by another user"])
