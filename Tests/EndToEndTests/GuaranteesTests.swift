@@ -6,7 +6,9 @@ import Testing
     func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     @Test func sameInputsGiveByteIdenticalOutputs() throws {
-        let files = ["app.js": "require('./b'); require('./a'); require('dep')", "a.js": "1", "b.js": "2",
+        // a.js is large enough to get a V8 code cache, which must be reproducible too.
+        let large = "module.exports = function table() {\n" + (0..<100).map { "  const v\($0) = \($0) * 2;\n" }.joined() + "  return v99;\n};\n"
+        let files = ["app.js": "require('./b'); require('./a'); require('dep')", "a.js": large, "b.js": "2",
                      "package.json": #"{ "name": "x" }"#, "node_modules/dep/index.js": "3", "data/z.txt": "z", "data/y.txt": "y"]
         let first = try Fixture(files)
         // The same files written in the opposite order, with other modification times.
