@@ -8,6 +8,8 @@ public struct Toolkit: Sendable {
     public var launcher: String
     public var embedShim: String
     public var bootstrap: String
+    /// The first stage of portable outputs (nil: only non-portable outputs can be made).
+    public var stage: String?
 
     public static func locate(executable: String = CommandLine.executablePath) throws -> Toolkit {
         let directory = Path.dirname(executable)
@@ -23,7 +25,9 @@ public struct Toolkit: Sendable {
             bootstrap = current + "/Templates/bootstrap.js"
             current = Path.dirname(current)
         }
-        return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap)
+        let stage = directory + "/bundle-stage"
+        return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap,
+                       stage: FileManager.default.isReadableFile(atPath: stage) ? stage : nil)
     }
 }
 
