@@ -16,6 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -431,6 +436,33 @@ static void patch_launcher(struct image *launcher, struct strings *strings, cons
     }
 }
 
+// MARK: - Old container runtimes
+
+// The carried C library creates threads with clone3 and falls back to clone only when
+// the kernel says ENOSYS. The seccomp profiles of Docker before 20.10.10 (and of other
+// runtimes of that age) answer EPERM instead, so node would abort at its first thread.
+// A real kernel answers this probe (no arguments) EINVAL, an old one ENOSYS; only such
+// a filter says EPERM. Then a filter of our own makes clone3 say ENOSYS (of equal
+// actions, the newest filter's errno wins). Installing it needs no_new_privs, which
+// children inherit: setuid programs they run get no privileges. Only here, where the
+// alternative is not running at all.
+static void let_threads_fall_back_to_clone(void) {
+    if (syscall(SYS_clone3, NULL, 0) != -1 || errno != EPERM) return;
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+        cannot_start("threads cannot be created here (clone3 is refused with EPERM, as by Docker before 20.10.10) "
+                     "and no filter could be installed to make it fall back: %s", strerror(errno));
+}
+
 // MARK: - Start
 
 // finish(entry, stack, start, length): the last instructions, run from a copy outside
@@ -459,6 +491,7 @@ int main(int argc, char **argv, char **envp) {
     if (self < 0 && getauxval(AT_EXECFN) != 0) self = open((const char *)getauxval(AT_EXECFN), O_RDONLY | O_CLOEXEC);
     if (self < 0) cannot_start("cannot open its own executable: %s", strerror(errno));
     struct layout layout = read_layout(self);
+    let_threads_fall_back_to_clone();
 
     static char directory[PATH_MAX], files[PATH_MAX];
     int cached = find_cache_directory(&layout, directory);
