@@ -291,6 +291,9 @@ static int use_cache_directory(const char *base, const char *directory) {
 static int find_cache_directory(const struct layout *layout, char *directory) {
     const char *off = getenv("BUNDLE_RUNTIME_CACHE");
     if (off != NULL && strcmp(off, "off") == 0) return 0;
+    // Started with more privileges than its user has (setuid): the environment and the
+    // user's files must not choose the C library.
+    if (getauxval(AT_SECURE)) return 0;
     char name[80] = "base-";
     for (int i = 0; i < 32; i++) snprintf(name + 5 + 2 * i, 3, "%02x", layout->base_digest[i]);
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME"), *temporary = getenv("TMPDIR");
