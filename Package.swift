@@ -11,6 +11,8 @@ let package = Package(
         // The launcher loads this with dlopen after it has made libnode available, so
         // the launcher itself never links libnode.
         .library(name: "BundleEmbed", type: .dynamic, targets: ["CNodeEmbed"]),
+        // The first stage of portable outputs (Sources/Stage/stage.c).
+        .executable(name: "bundle-stage", targets: ["Stage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,6 +82,21 @@ let package = Package(
                 // nothing of it is pulled in) must not become a NEEDED of the shim, which
                 // runs where no Swift runtime is installed.
                 .unsafeFlags(["-nostartfiles", "-static-stdlib"]),
+            ]
+        ),
+        // Runs before anything of the host's userland can: static, and no Swift at all.
+        // Not static-pie: SwiftPM gives every executable -rpath=$ORIGIN, and glibc's
+        // static-pie start code aborts on a DT_RUNPATH. Its image is unmapped before the
+        // app runs, so its fixed address stays out of the app's process.
+        .executableTarget(
+            name: "Stage",
+            linkerSettings: [
+                // No Swift startup object; the static Swift libraries SwiftPM names are
+                // left unused, and with them nothing is exported.
+                .unsafeFlags(["-nostartfiles", "-static-stdlib", "-Xlinker", "--no-export-dynamic"]),
+                .unsafeFlags(["-Xclang-linker", "-static", "-Xclang-linker", "-Wno-unused-command-line-argument"]),
+                .linkedLibrary(":libzstd.a"),
+                .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release)),
             ]
         ),
         .testTarget(name: "PayloadFormatTests", dependencies: ["PayloadFormat"]),

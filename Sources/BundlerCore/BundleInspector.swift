@@ -6,6 +6,8 @@ public struct Inspection: Sendable {
     public var path: String
     public var formatVersion: UInt16
     public var selfContained: Bool
+    /// Starts through the first stage with the base libraries it carries.
+    public var portable: Bool
     public var launcherSize: Int
     public var runtimeSize: Int
     public var appSize: Int
@@ -21,7 +23,7 @@ public enum BundleInspector {
             let metadata = try JSONDecoder().decode(AppMetadata.self, from: Data(archive.metadata))
             return Inspection(
                 path: path, formatVersion: Format.version, selfContained: trailer.flags.contains(.selfContained),
-                launcherSize: trailer.runtime.offset, runtimeSize: trailer.runtime.compressedSize,
+                portable: trailer.flags.contains(.portable), launcherSize: trailer.runtime.offset, runtimeSize: trailer.runtime.compressedSize,
                 appSize: trailer.app.compressedSize, metadata: metadata,
                 files: archive.entries.filter { $0.kind.isAppFile }.map { ($0.path, $0.data.count) })
         }

@@ -26,9 +26,13 @@ public struct BundleRequest: Sendable {
     /// Globs relative to the current directory: files to add, files to leave out.
     public var includes: [String]
     public var excludes: [String]
+    /// With `runtime` bundled: start through the first stage with the base libraries
+    /// carried too, so nothing of the host's userland is used (`PortableStart`).
+    public var portable: Bool
 
     public init(entry: String, output: String? = nil, runtime: RuntimeMode = .bundled, force: Bool = false,
-                nodeOptions: [String] = [], allowNodeOptions: Bool = false, includes: [String] = [], excludes: [String] = []) {
+                nodeOptions: [String] = [], allowNodeOptions: Bool = false, includes: [String] = [], excludes: [String] = [],
+                portable: Bool = true) {
         self.entry = entry
         self.output = output
         self.runtime = runtime
@@ -37,6 +41,7 @@ public struct BundleRequest: Sendable {
         self.allowNodeOptions = allowNodeOptions
         self.includes = includes
         self.excludes = excludes
+        self.portable = portable
     }
 }
 
@@ -52,7 +57,10 @@ public struct BundleResult: Sendable {
     /// made (no node of the packed version found: see `CodeCache`).
     public var codeCacheSize: Int?
 
-    public var totalSize: Int { launcherSize + runtimeSize + appSize + Format.trailerSize }
+    /// The first stage, the base libraries and the stage record (portable outputs), else 0.
+    public var portableSize = 0
+
+    public var totalSize: Int { launcherSize + runtimeSize + appSize + portableSize + Format.trailerSize }
 }
 
 /// What the app archive records about how it was made (JSON, the archive metadata).
@@ -153,18 +161,34 @@ public struct Bundler {
         case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
         }
         let launcher = try fs.contents(of: toolkit.launcher)
-        let runtimeSection = Section(offset: launcher.count, compressedSize: runtime.compressed.count,
+        let portable = try portableStart(request)
+        let stage = portable?.stage ?? [], baseLibraries = portable?.base.compressed ?? []
+        let runtimeOffset = stage.count + launcher.count + baseLibraries.count
+        let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,
                                      uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
                                      codec: runtime.codec)
-        let appSection = Section(offset: launcher.count + runtime.compressed.count, compressedSize: appCompressed.count,
+        let appSection = Section(offset: runtimeOffset + runtime.compressed.count, compressedSize: appCompressed.count,
                                  uncompressedSize: archive.count, crc32: Checksum.crc32(appCompressed), codec: .zstd)
-        let trailer = Trailer(flags: runtime.selfContained ? .selfContained : [], runtime: runtimeSection,
-                              app: appSection, runtimeDigest: runtime.digest)
-        try OutputWriter.write([launcher, runtime.compressed, appCompressed, trailer.encoded()], to: output)
+        var flags: Trailer.Flags = runtime.selfContained ? .selfContained : []
+        if portable != nil { flags.insert(.portable) }
+        let trailer = Trailer(flags: flags, runtime: runtimeSection, app: appSection, runtimeDigest: runtime.digest)
+        let record = portable?.record(launcherSize: launcher.count).encoded() ?? []
+        try OutputWriter.write([stage, launcher, baseLibraries, runtime.compressed, appCompressed, record, trailer.encoded()], to: output)
 
-        return BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
-                            appSize: appCompressed.count, fileSizes: fileSizes,
-                            codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
+        var result = BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
+                                  appSize: appCompressed.count, fileSizes: fileSizes,
+                                  codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
+        result.portableSize = stage.count + baseLibraries.count + record.count
+        return result
+    }
+
+    /// The stage and base libraries when the output is to be portable (only a bundled
+    /// runtime can be: a system one needs the host's libraries).
+    private func portableStart(_ request: BundleRequest) throws -> PortableStart? {
+        guard request.portable, request.runtime == .bundled else { return nil }
+        guard let stage = toolkit.stage else { throw BundleError.toolkitMissing("bundle-stage") }
+        return try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") },
+                                         fileSystem: fs)
     }
 
     /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax

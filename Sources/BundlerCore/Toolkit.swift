@@ -10,6 +10,8 @@ public struct Toolkit: Sendable {
     public var bootstrap: String
     /// Templates/code-cache.js, beside the bootstrap (nil: outputs get no code cache).
     public var codeCacheScript: String?
+    /// The first stage of portable outputs (nil: only non-portable outputs can be made).
+    public var stage: String?
 
     public static func locate(executable: String = CommandLine.executablePath) throws -> Toolkit {
         let directory = Path.dirname(executable)
@@ -26,8 +28,10 @@ public struct Toolkit: Sendable {
             current = Path.dirname(current)
         }
         let codeCacheScript = Path.dirname(bootstrap) + "/code-cache.js"
+        let stage = directory + "/bundle-stage"
         return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap,
-                       codeCacheScript: FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil)
+                       codeCacheScript: FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil,
+                       stage: FileManager.default.isReadableFile(atPath: stage) ? stage : nil)
     }
 }
 

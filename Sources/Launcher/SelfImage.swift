@@ -5,6 +5,8 @@ import PayloadFormat
 /// The running executable, mapped read-only, with its trailer parsed.
 struct SelfImage {
     let trailer: Trailer
+    /// Portable outputs only: where the first stage found the launcher and the base libraries.
+    let stage: StageRecord?
     let bytes: UnsafeRawBufferPointer
 
     init() throws(LauncherError) {
@@ -22,6 +24,11 @@ struct SelfImage {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
         do {
             trailer = try Trailer(decoding: UnsafeRawBufferPointer(rebasing: bytes[(size - Format.trailerSize)...]), fileSize: size)
+            let recordEnd = size - Format.trailerSize
+            stage = trailer.flags.contains(.portable)
+                ? try StageRecord(decoding: UnsafeRawBufferPointer(rebasing: bytes[max(0, recordEnd - StageRecord.size)..<recordEnd]),
+                                  fileSize: size, trailer: trailer)
+                : nil
         } catch {
             throw .damaged(error.description)
         }

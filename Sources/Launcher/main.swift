@@ -17,6 +17,7 @@ func launch() throws(LauncherError) -> Int32 {
         throw .damaged("app section has no bootstrap")
     }
     let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
+    BaseLibraries.prepare(image)
     let runtime = try RuntimeCache(image: image).loadEmbedEntry()
     try NativeAddons.register(app)
 

@@ -7,6 +7,11 @@
 ///
 ///     launcher ELF | runtime section | app section | trailer (120 bytes)
 ///
+/// or, for a portable output (trailer flag bit 3; see "Portable outputs" below):
+///
+///     stage ELF | zeros to a page boundary | launcher ELF | base section |
+///     runtime section | app section | stage record (88 bytes) | trailer (120 bytes)
+///
 /// Each section is one compressed stream of an *archive* (layout below): a zlib stream
 /// (RFC 1950), or, when its trailer flag says so, a zstd stream (RFC 8878) of one or
 /// more frames that each record their content size (independent frames can be inflated
@@ -20,7 +25,8 @@
 ///          8    2 format version (1)
 ///         10    2 flags (bit 0: the runtime section carries libnode and its libraries;
 ///                 bit 1: the runtime section is zstd, else zlib; bit 2: the app
-///                 section is zstd, else zlib; other bits 0, a reader refuses them)
+///                 section is zstd, else zlib; bit 3: portable, a stage record
+///                 precedes the trailer; other bits 0, a reader refuses them)
 ///         12    4 reserved, 0
 ///         16    8 runtime section offset from the start of the file
 ///         24    8 runtime section size (compressed)
@@ -57,6 +63,40 @@
 ///
 /// Every offset and length is checked against the buffer before use; a reader never
 /// trusts its input.
+///
+/// # Portable outputs
+///
+/// A portable output carries the base libraries (the dynamic loader, libc, libm,
+/// libstdc++, libgcc_s, libz and glibc's libpthread/libdl/librt/libutil stubs, from the
+/// machine that built `bundle`) and starts through a first stage (Sources/Stage), so
+/// nothing of the host's userland is used. The kernel starts the stage, a static
+/// program at the start of the file; it reads the stage record and the trailer, maps
+/// the launcher ELF (at a page-aligned offset, so it can be mapped from the file) and
+/// the carried loader into its own process, points the launcher's library references at
+/// the carried libraries, and jumps into the loader as the kernel would have.
+///
+/// The base section is an archive (below) of `library` entries named by file name
+/// (`libc.so.6`), one zstd stream. The loader opens libraries by path, so the launcher
+/// extracts the section once into the cache directory `base-<digest>`, with the runtime's
+/// rules (Launcher/CacheDirectory.swift); the stage only reads that directory, and uses
+/// memory files (memfd, through /proc/self/fd) until it exists or where it cannot.
+///
+/// Stage record (little-endian, 88 bytes, right before the trailer):
+///
+///     offset size field
+///          0    8 magic "BNDLSTG\0"
+///          8    8 launcher ELF offset from the start of the file (a multiple of 4096)
+///         16    8 base section offset from the start of the file
+///         24    8 base section size (compressed)
+///         32    8 base archive size (uncompressed)
+///         40    4 CRC-32 of the base section's compressed bytes
+///         44    4 reserved, 0
+///         48   32 base digest: SHA-256 of the base section, names its cache directory
+///         80    4 CRC-32 of record bytes 0..<80
+///         84    4 reserved, 0
+///
+/// Every section lies between the launcher and the stage record. Offsets in the
+/// trailer stay absolute from the start of the file.
 ///
 /// # Native addons (app archive)
 ///

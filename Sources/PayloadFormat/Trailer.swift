@@ -23,13 +23,17 @@ public struct Trailer: Equatable, Sendable {
         public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// The runtime section carries libnode and its libraries (not the system's).
         public static let selfContained = Flags(rawValue: 1 << 0)
+        /// The file starts with the first stage and carries the base libraries; a
+        /// `StageRecord` precedes the trailer ("Portable outputs" in Format.swift).
+        public static let portable = Flags(rawValue: 1 << 3)
     }
 
     /// Flag bits that say a section is zstd rather than zlib. They live in the same
     /// 16-bit field on disk but are modelled as `Section.codec`, not as `flags`.
     static let runtimeZstdBit: UInt16 = 1 << 1
     static let appZstdBit: UInt16 = 1 << 2
-    static let knownBits: UInt16 = Flags.selfContained.rawValue | runtimeZstdBit | appZstdBit
+    static let flagBits: UInt16 = Flags.selfContained.rawValue | Flags.portable.rawValue
+    static let knownBits: UInt16 = flagBits | runtimeZstdBit | appZstdBit
 
     public var flags: Flags
     public var runtime: Section
@@ -48,7 +52,7 @@ public struct Trailer: Equatable, Sendable {
         var out = ByteWriter()
         out.append(Format.trailerMagic)
         out.append(Format.version)
-        out.append(flags.rawValue & Flags.selfContained.rawValue
+        out.append(flags.rawValue & Self.flagBits
                    | (runtime.codec == .zstd ? Self.runtimeZstdBit : 0)
                    | (app.codec == .zstd ? Self.appZstdBit : 0))
         out.append(UInt32(0))
@@ -84,7 +88,7 @@ public struct Trailer: Equatable, Sendable {
         }
         let rawFlags = try reader.integer(UInt16.self, at: 10)
         guard rawFlags & ~Self.knownBits == 0 else { throw .corrupt("unknown trailer flags") }
-        flags = Flags(rawValue: rawFlags & Flags.selfContained.rawValue)
+        flags = Flags(rawValue: rawFlags & Self.flagBits)
         runtime = Section(
             offset: try reader.offset(try reader.integer(UInt64.self, at: 16), "runtime offset"),
             compressedSize: try reader.offset(try reader.integer(UInt64.self, at: 24), "runtime size"),

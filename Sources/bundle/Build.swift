@@ -17,6 +17,10 @@ struct Build: ParsableCommand {
         valueName: "bundled|system"))
     var runtime: RuntimeMode = .bundled
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "With the bundled runtime (the default): carry the C and C++ libraries too and start through a small static first stage, so the output runs on older Linux systems (glibc 2.31) and in empty containers. On by default; --no-portable uses the machine's own (glibc 2.35 or newer, 2.9 MB smaller)."))
+    var portable: Bool?
+
     @Option(name: .customLong("include"), help: ArgumentHelp(
         "Also bundle files matching this glob, relative to the current directory (repeatable), e.g. 'assets/**' or 'plugins/*.js'.",
         valueName: "glob"))
@@ -44,6 +48,7 @@ struct Build: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+        if portable == true && runtime == .system { throw ValidationError("--portable needs --runtime bundled") }
     }
 
     func run() throws {
@@ -54,7 +59,7 @@ struct Build: ParsableCommand {
             })
             let result = try bundler.bundle(BundleRequest(
                 entry: entry, output: output, runtime: runtime, force: force, nodeOptions: nodeOptions,
-                allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes))
+                allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes, portable: portable ?? true))
             for diagnostic in result.app.diagnostics { Terminal.warning(diagnostic.description) }
             if !quiet { Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose).print() }
         }
@@ -72,7 +77,9 @@ struct Summary {
         let relative = result.output.hasPrefix(FileManager.default.currentDirectoryPath + "/")
             ? String(result.output.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : result.output
         Terminal.line("  \(Terminal.bold(relative))  \(Terminal.size(result.totalSize))  "
-            + Terminal.dim("(launcher \(Terminal.size(result.launcherSize)) · runtime \(Terminal.size(result.runtimeSize)) · app \(Terminal.size(result.appSize)))"))
+            + Terminal.dim("(launcher \(Terminal.size(result.launcherSize))"
+                + (result.portableSize > 0 ? " · first stage and C libraries \(Terminal.size(result.portableSize))" : "")
+                + " · runtime \(Terminal.size(result.runtimeSize)) · app \(Terminal.size(result.appSize)))"))
         let files = result.fileSizes
         if verbose {
             for file in files { Terminal.line("    \(Terminal.size(file.size).padding(toLength: 9, withPad: " ", startingAt: 0)) \(file.path)") }

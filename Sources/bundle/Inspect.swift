@@ -16,7 +16,7 @@ struct Inspect: ParsableCommand {
             Swift.print("""
                 format:       \(info.formatVersion)
                 node:         \(metadata.nodeVersion ?? "unknown")
-                runtime:      \(info.selfContained ? "bundled (runs without node installed)" : "system (uses the installed libnode)")
+                runtime:      \(info.selfContained ? "bundled (runs without node installed)" : "system (uses the installed libnode)")\(info.portable ? ", portable (carries its C libraries)" : "")
                 entry:        /$bundle/\(metadata.entry)
                 node options: \(options.isEmpty ? "none" : options.joined(separator: " "))\(metadata.allowNodeOptions == true ? " (NODE_OPTIONS allowed)" : "")
                 checksums:    ok

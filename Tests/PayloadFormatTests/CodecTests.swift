@@ -64,7 +64,7 @@ import Testing
         var bytes = Trailer(flags: [], runtime: Section(offset: 0, compressedSize: 0, uncompressedSize: 0, crc32: 0),
                             app: Section(offset: 0, compressedSize: 0, uncompressedSize: 0, crc32: 0),
                             runtimeDigest: Array(repeating: 0, count: 32)).encoded()
-        bytes[10] |= 1 << 3
+        bytes[10] |= 1 << 4  // bits 0-3 are taken (bit 3: portable)
         let crc = Checksum.crc32(Array(bytes[0..<104]))
         withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(104..<108, with: $0) }
         #expect(throws: FormatError.corrupt("unknown trailer flags")) {
