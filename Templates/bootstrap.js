@@ -8,9 +8,12 @@
 //                    modules (plain `require` under the tests, with --expose-internals)
 //   archive          SharedArrayBuffer (or ArrayBuffer) holding the app archive, layout
 //                    in Sources/PayloadFormat/Format.swift ("Archive")
-// A fourth argument, only given by the bootstrap itself, says what else to start: a
+// A fourth argument says what to start: the app ({ role: 'main' }, the default), a
 // worker thread ({ role: 'worker', ... }, see "Worker threads") or the hooks thread of
-// the module.register() fallback ({ role: 'hooks' }, see "ES modules").
+// the module.register() fallback ({ role: 'hooks' }, see "ES modules"). The launcher's
+// also carries ensureArchive(offset, length) when it inflates the archive on first use
+// (Sources/Launcher/LazyArchive.swift): bytes outside the index may be read only after
+// it returned for them. Threads get a whole archive (sharedArchive()).
 //
 // It shows the app's files, read-only, under VIRTUAL_ROOT to node's CommonJS and ES
 // module loaders and to the `fs` module, then runs the entry the way `node app.js`
@@ -21,6 +24,7 @@ const VIRTUAL_ROOT = '/$bundle';
 const FILE = 'file';
 const DIRECTORY = 'directory';
 const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
+const ensureArchive = launch.ensureArchive ?? (() => {});
 
 const fs = internalRequire('fs');
 const path = internalRequire('path');
@@ -257,7 +261,10 @@ function createVirtualFs(buffer, files) {
     return node;
   };
   // A view into the archive, not a copy: callers that hand bytes to the app copy them.
-  const contents = (file) => Buffer.from(buffer, file.offset, file.size);
+  const contents = (file) => {
+    ensureArchive(file.offset, file.size);
+    return Buffer.from(buffer, file.offset, file.size);
+  };
 
   return {
     find: nodeAt,
@@ -746,6 +753,7 @@ function installCodeCache() {
     const hostDefinedOptionId = Symbol(`cjs:${filename}`);
     const importModuleDynamically = async (specifier, _, importAttributes) => internalRequire('internal/process/esm_loader')
       .esmLoader.import(specifier, node.normalizeReferrerURL(filename), importAttributes);
+    ensureArchive(cache.offset, cache.length);
     const compiled = node.internalCompileFunction(content, filename, 0, 0, Buffer.from(archive, cache.offset, cache.length),
       false, undefined, undefined, parameters, hostDefinedOptionId, importModuleDynamically);
     debug('code cache %s for %s', compiled.cachedDataRejected ? 'rejected' : 'used', filename);
@@ -1028,6 +1036,7 @@ function quietLoaderWarnings() {
 // launcher already passes one; an ArrayBuffer (older launchers) is copied once.
 function sharedArchive() {
   if (sharedArchiveBuffer === null) {
+    ensureArchive(0, archive.byteLength); // threads read it without asking
     if (archive instanceof SharedArrayBuffer) {
       sharedArchiveBuffer = archive;
     } else {

@@ -187,7 +187,7 @@ public struct RuntimePack: Sendable {
 
     /// zstd frames of `frameSize` input bytes, compressed on all cores. The frames do
     /// not depend on each other or on the number of cores: same input, same bytes.
-    static func compressFrames(_ archive: [UInt8], level: Int32 = zstdLevel) -> [UInt8] {
+    static func compressFrames(_ archive: [UInt8], level: Int32 = zstdLevel, frameSize: Int = frameSize) -> [UInt8] {
         let count = max(1, (archive.count + frameSize - 1) / frameSize)
         let frames = FrameResults(count: count)
         archive.withUnsafeBytes { buffer in

@@ -41,6 +41,21 @@ void PrintErrors(const std::vector<std::string>& errors) {
   for (const std::string& error : errors) std::fprintf(stderr, "bundle: %s\n", error.c_str());
 }
 
+// ensureArchive(offset, length): makes those bytes of the archive readable (see
+// bundle_embed_options.ensure_archive), or throws.
+void EnsureArchive(const v8::FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  auto ensure = reinterpret_cast<int (*)(size_t, size_t)>(info.Data().As<v8::External>()->Value());
+  const double offset = info[0]->IsNumber() ? info[0].As<v8::Number>()->Value() : -1;
+  const double length = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : -1;
+  constexpr double kLimit = 9007199254740992.0;  // 2^53: every such double is an exact size_t
+  if (!(offset >= 0 && length >= 0 && offset + length <= kLimit) ||
+      ensure(static_cast<size_t>(offset), static_cast<size_t>(length)) != 0) {
+    isolate->ThrowException(v8::Exception::Error(
+        String::NewFromUtf8Literal(isolate, "bundle: the app archive is damaged (part of it does not inflate)")));
+  }
+}
+
 // Compiles the bootstrap as a function of (process, internalRequire, archive) and calls
 // it. An exception it throws is left uncaught on purpose: node's message listener then
 // reports it exactly as for `node app.js` (message, stack, exit code 1).
@@ -72,8 +87,22 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
   // the backing store instead of cloning it (measured: no copy, whatever the size).
   auto store = SharedArrayBuffer::NewBackingStore(
       options.archive, options.archive_length, [](void*, size_t, void*) {}, nullptr);
+  // The fourth argument says what to run (see the bootstrap's `launch`): the app's main,
+  // and, when the launcher inflates the archive on first use, how to ask it for bytes.
+  Local<Value> launch = v8::Undefined(isolate);
+  if (options.ensure_archive != nullptr) {
+    Local<v8::Object> object = v8::Object::New(isolate);
+    Local<Function> ensure;
+    if (!Function::New(context, EnsureArchive, v8::External::New(isolate, reinterpret_cast<void*>(options.ensure_archive)))
+             .ToLocal(&ensure) ||
+        object->Set(context, String::NewFromUtf8Literal(isolate, "role"), String::NewFromUtf8Literal(isolate, "main")).IsNothing() ||
+        object->Set(context, String::NewFromUtf8Literal(isolate, "ensureArchive"), ensure).IsNothing()) {
+      return {};
+    }
+    launch = object;
+  }
   Local<Value> args[] = {info.process_object, info.native_require,
-                         SharedArrayBuffer::New(isolate, std::move(store))};
+                         SharedArrayBuffer::New(isolate, std::move(store)), launch};
   if (from_snapshot) {
     // `--snapshot-blob <file>` is the launcher's, not an option the app was given.
     Local<v8::Object> process = info.process_object.As<v8::Object>();
@@ -81,7 +110,7 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
       return {};
     }
   }
-  return bootstrap->Call(context, v8::Undefined(isolate), 3, args);
+  return bootstrap->Call(context, v8::Undefined(isolate), 4, args);
 }
 
 int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::string>& args,

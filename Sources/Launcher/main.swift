@@ -6,12 +6,23 @@ import PayloadFormat
 /// the node runtime available, and hand the app archive to the embedded node.
 func launch() throws(LauncherError) -> Int32 {
     let image = try SelfImage()
-    let archive = try image.inflate(image.trailer.app, name: "app")
+    let lazy = try LazyArchive(image.trailer.app, of: image)
+    LazyArchive.current = lazy
+    let archive: UnsafeRawBufferPointer
+    if let lazy {
+        archive = lazy.bytes
+    } else {
+        archive = try image.inflate(image.trailer.app, name: "app")
+    }
     let app: ArchiveReader
     do {
         app = try ArchiveReader(archive)
     } catch {
         throw .damaged("app section: \(error.description)")
+    }
+    // What the launcher itself reads; the bootstrap asks for the app's files as it reads them.
+    for entry in app.entries where entry.kind != .file && entry.kind != .codeCache {
+        guard lazy?.ensure(entry.data) ?? true else { throw .damaged("app section: \(entry.path) does not inflate") }
     }
     guard let bootstrap = app.entries.first(where: { $0.kind == .bootstrap }) else {
         throw .damaged("app section has no bootstrap")
@@ -35,6 +46,11 @@ func launch() throws(LauncherError) -> Int32 {
     options.bootstrap_length = bootstrap.data.count
     options.archive = UnsafeMutableRawPointer(mutating: archive.baseAddress)
     options.archive_length = archive.count
+    if lazy != nil {
+        options.ensure_archive = { offset, length in
+            LazyArchive.current?.ensure(Int(offset)..<Int(offset) + Int(length)) == true ? 0 : -1
+        }
+    }
     options.snapshot_blob = runtime.snapshot.map { UnsafePointer(strdup($0)!) }
     options.override_load_environment = launcher_override_load_environment
     return launcher_call_embed(runtime.entry, &options)

@@ -28,6 +28,11 @@ typedef struct bundle_embed_options {
     size_t bootstrap_length;
     void *archive;
     size_t archive_length;
+    /// When not NULL, the archive is inflated on first use: bytes [offset, offset +
+    /// length) may be read only after this returned 0 for a range holding them (-1:
+    /// outside the archive, or damaged). Thread-safe. The bootstrap gets it as
+    /// `ensureArchive`.
+    int (*ensure_archive)(size_t offset, size_t length);
     /// Non-zero when the app's author opted in to NODE_OPTIONS (bundle
     /// --allow-node-options); otherwise the environment cannot inject node flags.
     int allow_node_options;
