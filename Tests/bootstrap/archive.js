@@ -9,7 +9,7 @@ const vm = require('node:vm');
 const MAGIC = Buffer.from('BNDLARC\0', 'latin1');
 const HEADER_SIZE = 20;
 const RECORD_SIZE = 24;
-const KIND = { file: 0, bootstrap: 1, library: 2, builtin: 3 };
+const KIND = { file: 0, bootstrap: 1, library: 2, builtin: 3, addon: 5, codeCache: 7 };
 const BOOTSTRAP_PATH = path.join(__dirname, '..', '..', 'Templates', 'bootstrap.js');
 
 /**

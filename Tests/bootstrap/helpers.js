@@ -41,14 +41,16 @@ function run(file, args, { nodeArgs = [], ...options } = {}) {
 // Packs dir into an archive file outside it, deletes dir, runs the archive. The harness
 // gets --expose-internals, so that the bootstrap reaches node's internals as in the
 // launcher; `internals: false` tests the public fallbacks instead.
-async function runBundledAndDelete(dir, entry, args, { internals = true, ...options } = {}) {
+// `lazy: true` hands the bootstrap an archive whose file data arrives only through
+// ensureArchive, as the launcher does (run-archive.js --lazy).
+async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, ...options } = {}) {
   const archiveDir = tempDir('bundle-archive-');
   const archiveFile = path.join(archiveDir, 'app.bndl');
   fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry, { withBootstrap: true })));
   fs.rmSync(dir, { recursive: true, force: true });
   try {
     const nodeArgs = [...(internals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
-    return await run(HARNESS, ['--archive', archiveFile, ...args], { ...options, nodeArgs });
+    return await run(HARNESS, [...(lazy ? ['--lazy'] : []), '--archive', archiveFile, ...args], { ...options, nodeArgs });
   } finally {
     fs.rmSync(archiveDir, { recursive: true, force: true });
   }

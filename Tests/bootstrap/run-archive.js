@@ -2,6 +2,9 @@
 // Runs an app as if bundled, under plain node:
 //   node --expose-internals run-archive.js <dir> <entry-rel> [args...]   packs every file under <dir>
 //   node --expose-internals run-archive.js --archive <file> [args...]    runs an archive written earlier
+//   ... run-archive.js --lazy --archive <file> [args...]   the same, with the archive's file data missing
+//       until the bootstrap asks for it with ensureArchive, as when the launcher
+//       inflates the archive on first use (Sources/Launcher/LazyArchive.swift)
 // then calls Templates/bootstrap.js the way the launcher does, with the real process,
 // this file's `require` as internalRequire (--expose-internals lets it load node's
 // internal modules, as the launcher's does; without it the bootstrap takes its public
@@ -25,8 +28,37 @@ function loadArchiveHelpers() {
   return module.exports;
 }
 
+// A copy of `full` holding only what the launcher inflates at start (the index and the
+// entries it reads itself); ensureArchive copies the rest in when asked, and every byte
+// not asked for stays 0, so a read the bootstrap did not announce shows up as wrong data.
+function lazyArchive(full, KIND) {
+  const view = new DataView(full);
+  const bytes = new Uint8Array(full);
+  const lazy = new SharedArrayBuffer(full.byteLength);
+  const target = new Uint8Array(lazy);
+  const copy = (offset, length) => target.set(bytes.subarray(offset, offset + length), offset);
+  const count = view.getUint32(12, true);
+  let cursor = 20 + view.getUint32(16, true);
+  for (let i = 0; i < count; i++) {
+    const kind = view.getUint8(cursor);
+    const pathLength = view.getUint32(cursor + 4, true);
+    if (kind !== KIND.file && kind !== KIND.codeCache) {
+      copy(Number(view.getBigUint64(cursor + 8, true)), Number(view.getBigUint64(cursor + 16, true)));
+    }
+    cursor += 24 + pathLength;
+  }
+  copy(0, cursor);
+  const ensureArchive = (offset, length) => {
+    if (!(offset >= 0 && length >= 0 && offset + length <= full.byteLength)) throw new Error('ensureArchive: out of range');
+    copy(offset, length);
+  };
+  return { archive: lazy, ensureArchive };
+}
+
 function main(argv) {
-  const { buildArchive, readTree, compileBootstrap, toSharedArrayBuffer } = loadArchiveHelpers();
+  const { buildArchive, readTree, compileBootstrap, toSharedArrayBuffer, KIND } = loadArchiveHelpers();
+  const lazy = argv[0] === '--lazy';
+  if (lazy) argv = argv.slice(1);
   let archive;
   let userArgs;
   if (argv[0] === '--archive') {
@@ -44,7 +76,12 @@ function main(argv) {
   // The launcher hands the bootstrap [execPath, ...userArgs], and node no options.
   process.argv.splice(1, process.argv.length - 1, ...userArgs);
   process.execArgv.splice(0, process.execArgv.length);
-  compileBootstrap()(process, require, archive);
+  if (lazy) {
+    const { archive: partial, ensureArchive } = lazyArchive(archive, KIND);
+    compileBootstrap()(process, require, partial, { role: 'main', ensureArchive });
+  } else {
+    compileBootstrap()(process, require, archive);
+  }
 }
 
 main(process.argv.slice(2));
