@@ -134,16 +134,9 @@ public struct Bundler {
             entries.append(ArchiveEntry(path: relative, data: data))
             fileSizes.append((relative, data.count))
         }
-        if let script = toolkit.codeCacheScript {
-            let compiled = try compileCommonJS(app, entries: entries, script: script)
-            codeCaches = compiled?.caches
-            for (relative, cache) in compiled?.caches ?? [:] {
-                entries.append(ArchiveEntry(path: CodeCache.path(for: relative), kind: .codeCache, data: cache))
-            }
-            for error in compiled?.syntaxErrors ?? [] {
-                app.diagnostics.append(Diagnostic(file: Path.join(app.root, error.relative), line: error.line,
-                                                  message: "SyntaxError: \(error.message) (node will throw it when it loads this file)"))
-            }
+        // Compiling with node (0.1–0.2 s) overlaps with loading the runtime below.
+        let compilation = toolkit.codeCacheScript.map { script in
+            Pending { [app, entries] in Self.compileCommonJS(app, entries: entries, script: script) }
         }
         // Native addons (.node) and the libraries they need: see NativeAddons.swift.
         try NativeAddons.pack(&entries, root: app.root, shim: toolkit.embedShim, diagnostics: &app.diagnostics)
@@ -151,6 +144,25 @@ public struct Bundler {
         var launch = request.nodeOptions.map { "node-option \($0)\n" }.joined()
         if request.allowNodeOptions { launch += "allow-node-options\n" }
         entries.append(ArchiveEntry(path: Self.launchOptionsPath, kind: .launchOptions, data: Array(launch.utf8)))
+
+        let runtime = switch request.runtime {
+        case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
+        case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
+        }
+        let launcher = try fs.contents(of: toolkit.launcher)
+        let portable = try portableStart(request)
+        let stage = portable?.stage ?? [], baseLibraries = portable?.base.compressed ?? []
+        let runtimeOffset = stage.count + launcher.count + baseLibraries.count
+        if let compiled = compilation?.wait() ?? nil {
+            codeCaches = compiled.caches
+            for (relative, cache) in compiled.caches {
+                entries.append(ArchiveEntry(path: CodeCache.path(for: relative), kind: .codeCache, data: cache))
+            }
+            for error in compiled.syntaxErrors {
+                app.diagnostics.append(Diagnostic(file: Path.join(app.root, error.relative), line: error.line,
+                                                  message: "SyntaxError: \(error.message) (node will throw it when it loads this file)"))
+            }
+        }
 
         let metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
@@ -162,14 +174,6 @@ public struct Bundler {
         // inflates about 4× faster at every start, on several threads.
         let appCompressed = RuntimePack.compressFrames(archive, level: Self.appZstdLevel, frameSize: Self.appFrameSize)
 
-        let runtime = switch request.runtime {
-        case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
-        case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
-        }
-        let launcher = try fs.contents(of: toolkit.launcher)
-        let portable = try portableStart(request)
-        let stage = portable?.stage ?? [], baseLibraries = portable?.base.compressed ?? []
-        let runtimeOffset = stage.count + launcher.count + baseLibraries.count
         let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,
                                      uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
                                      codec: runtime.codec)
@@ -199,7 +203,7 @@ public struct Bundler {
 
     /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax
     /// errors, and code caches for those that can use one.
-    private func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], script: String) throws -> CodeCache.Compilation? {
+    private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], script: String) -> CodeCache.Compilation? {
         let reached = Set(app.reachedCommonJS.map { Path.relative($0, to: app.root) })
         let importers = Set(app.dynamicImporters.map { Path.relative($0, to: app.root) })
         let files = entries.filter { $0.kind == .file && reached.contains($0.path) }.map {
@@ -262,5 +266,24 @@ public struct Bundler {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+}
+
+/// A value computed on another thread; `wait()` returns it once it is there.
+final class Pending<Value>: @unchecked Sendable {
+    private var value: Value?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        DispatchQueue.global().async {
+            self.value = work()
+            self.done.signal()
+        }
+    }
+
+    func wait() -> Value {
+        done.wait()
+        done.signal()  // a second wait returns at once
+        return value!
     }
 }
