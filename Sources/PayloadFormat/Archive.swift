@@ -13,7 +13,7 @@ public struct ArchiveEntry: Equatable, Sendable {
 
 public enum ArchiveWriter {
     /// Serializes entries sorted by path, so the same files always give the same bytes.
-    /// Paths must be unique and valid (`validate`).
+    /// Paths must be unique and valid (`validate`). Entries with the same bytes share them.
     public static func write(entries: [ArchiveEntry], metadata: [UInt8]) throws(FormatError) -> [UInt8] {
         let sorted = entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         for (index, entry) in sorted.enumerated() {
@@ -31,16 +31,26 @@ public enum ArchiveWriter {
         out.append(UInt32(sorted.count))
         out.append(UInt32(metadata.count))
         out.append(metadata)
+        // Identical files (license texts, copies of one module in two packages) are stored once.
+        var stored: [[UInt8]: Int] = [:]
+        var unique: [[UInt8]] = []
         for entry in sorted {
+            var offset = dataOffset
+            if let earlier = stored[entry.data] {
+                offset = earlier
+            } else if !entry.data.isEmpty {
+                stored[entry.data] = dataOffset
+                unique.append(entry.data)
+                dataOffset += entry.data.count
+            }
             out.append(entry.kind.rawValue)
             out.appendZeros(3)
             out.append(UInt32(entry.path.utf8.count))
-            out.append(UInt64(dataOffset))
+            out.append(UInt64(offset))
             out.append(UInt64(entry.data.count))
             out.append(Array(entry.path.utf8))
-            dataOffset += entry.data.count
         }
-        for entry in sorted { out.append(entry.data) }
+        for data in unique { out.append(data) }
         return out.bytes
     }
 

@@ -59,7 +59,8 @@
 ///         16    8 data length
 ///         24    P path (UTF-8, relative, '/'-separated, no empty, '.' or '..' parts;
 ///                 `builtin` entries: absolute)
-///     then the entries' data.
+///     then the entries' data, in record order; entries with identical bytes share one
+///     copy (the same data offset).
 ///
 /// Every offset and length is checked against the buffer before use; a reader never
 /// trusts its input.

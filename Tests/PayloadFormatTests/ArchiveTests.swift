@@ -23,6 +23,16 @@ import Testing
         #expect(metadata == #"{"entry":"app.js"}"#)
     }
 
+    @Test func identicalFilesAreStoredOnce() throws {
+        let license = Array(String(repeating: "Permission is hereby granted, free of charge. ", count: 50).utf8)
+        let copies = entries + ["a/LICENSE", "b/LICENSE", "c/d/LICENSE"].map { ArchiveEntry(path: $0, data: license) }
+        let once = try ArchiveWriter.write(entries: entries + [ArchiveEntry(path: "a/LICENSE", data: license)], metadata: [])
+        let thrice = try ArchiveWriter.write(entries: copies, metadata: [])
+        #expect(try read(thrice) == copies.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
+        // Two more records, no more data.
+        #expect(thrice.count - once.count == 2 * Format.entryRecordSize + "b/LICENSE".utf8.count + "c/d/LICENSE".utf8.count)
+    }
+
     @Test func sameEntriesInAnyOrderGiveSameBytes() throws {
         let forward = try ArchiveWriter.write(entries: entries, metadata: [])
         let backward = try ArchiveWriter.write(entries: entries.reversed(), metadata: [])
