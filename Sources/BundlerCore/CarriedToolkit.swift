@@ -176,6 +176,8 @@ public struct CarriedToolkit: Sendable {
         compiler.codeCacheScript = nil
         do {
             try OutputWriter.write([script], to: directory + "/" + Name.codeCache, mode: 0o600)
+            // The app's own folder ends here, whatever package.json lies above $TMPDIR.
+            try OutputWriter.write([Array("{\"private\": true}\n".utf8)], to: directory + "/package.json", mode: 0o600)
             var request = BundleRequest(entry: directory + "/" + Name.codeCache, output: directory + "/code-cache")
             request.trustedNodeOptions = ["--random-seed=1"]
             _ = try Bundler(toolkit: compiler, packCache: nil).bundle(request)
