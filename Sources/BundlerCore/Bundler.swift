@@ -160,7 +160,7 @@ public struct Bundler {
         let appCompressed = RuntimePack.compressFrames(archive, level: Self.appZstdLevel)
 
         let runtime = switch request.runtime {
-        case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
+        case .system: try RuntimePack.system(toolkit: toolkit)
         case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
         }
         let launcher = toolkit.launcher

@@ -205,7 +205,8 @@ enum ELFImage {
         let sectionEntry = integer(header, 0x3a, UInt16.self), sectionCount = integer(header, 0x3c, UInt16.self)
         guard programEntry >= 56 || programCount == 0, sectionEntry >= 64 || sectionCount == 0 else { return nil }
         var end = max(64, programHeaders + programEntry * programCount, sectionHeaders + sectionEntry * sectionCount)
-        guard end <= file.size else { return file.size + 1 }
+        // Headers past the end: a cut-off executable, which carries nothing usable either.
+        guard end <= file.size else { return nil }
         let programs = try file.read(at: programHeaders, count: programEntry * programCount)
         for index in 0..<programCount {
             let at = index * programEntry

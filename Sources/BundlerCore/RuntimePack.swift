@@ -20,7 +20,7 @@ public struct RuntimePack: Sendable {
     /// The shim's path in the runtime archive; it is always loaded last.
     static let shimPath = "lib/libBundleEmbed.so"
 
-    public static func system(toolkit: Toolkit, fileSystem: FileSystem) throws -> RuntimePack {
+    public static func system(toolkit: Toolkit) throws -> RuntimePack {
         let shim = ArchiveEntry(path: shimPath, kind: .library, data: toolkit.embedShim)
         let archive = try archive(entries: [shim], loadOrder: [shim.path])
         return make(archive: archive, compressed: Zlib.compress(archive), codec: .zlib, selfContained: false)
