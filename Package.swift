@@ -35,7 +35,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "bundle",
-            dependencies: ["BundlerCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BundlerCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // No Swift runtime needed where it runs, so Scripts/package can make it one
+            // file that works on another machine (README, "One-file bundle").
+            // The Foundation modules were compiled against the shared libraries, so their
+            // static counterparts' own dependencies are named here.
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
+                "-lFoundationInternationalization", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                "-l_FoundationCollections", "-lswiftSynchronization", "-lswiftDispatch", "-ldispatch", "-lBlocksRuntime",
+                "-Xlinker", "--end-group",
+            ])]
         ),
         .target(name: "CLauncherSupport"),
         .executableTarget(

@@ -29,6 +29,9 @@ public struct BundleRequest: Sendable {
     /// With `runtime` bundled: start through the first stage with the base libraries
     /// carried too, so nothing of the host's userland is used (`PortableStart`).
     public var portable: Bool
+    /// Node flags baked in without `NodeOptionPolicy`'s check: only for outputs `bundle`
+    /// makes for itself (`CarriedToolkit.runCodeCacheScript`).
+    var trustedNodeOptions: [String] = []
 
     public init(entry: String, output: String? = nil, runtime: RuntimeMode = .bundled, force: Bool = false,
                 nodeOptions: [String] = [], allowNodeOptions: Bool = false, includes: [String] = [], excludes: [String] = [],
@@ -135,21 +138,21 @@ public struct Bundler {
             fileSizes.append((relative, data.count))
         }
         // Compiling with node (0.1–0.2 s) overlaps with loading the runtime below.
-        let compilation = toolkit.codeCacheScript.map { script in
-            Pending { [app, entries] in Self.compileCommonJS(app, entries: entries, script: script) }
+        let compilation = toolkit.codeCacheScript == nil ? nil : Pending { [app, entries, toolkit] in
+            Self.compileCommonJS(app, entries: entries, toolkit: toolkit)
         }
         // Native addons (.node) and the libraries they need: see NativeAddons.swift.
-        try NativeAddons.pack(&entries, root: app.root, shim: toolkit.embedShim, diagnostics: &app.diagnostics)
-        entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: try fs.contents(of: toolkit.bootstrap)))
-        var launch = request.nodeOptions.map { "node-option \($0)\n" }.joined()
+        try NativeAddons.pack(&entries, root: app.root, toolkit: toolkit, diagnostics: &app.diagnostics)
+        entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: toolkit.bootstrap))
+        var launch = (request.nodeOptions + request.trustedNodeOptions).map { "node-option \($0)\n" }.joined()
         if request.allowNodeOptions { launch += "allow-node-options\n" }
         entries.append(ArchiveEntry(path: Self.launchOptionsPath, kind: .launchOptions, data: Array(launch.utf8)))
 
         let runtime = switch request.runtime {
-        case .system: try RuntimePack.system(toolkit: toolkit, fileSystem: fs)
+        case .system: try RuntimePack.system(toolkit: toolkit)
         case .bundled: try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
         }
-        let launcher = try fs.contents(of: toolkit.launcher)
+        let launcher = toolkit.launcher
         let portable = try portableStart(request)
         let stage = portable?.stage ?? [], baseLibraries = portable?.base.compressed ?? []
         let runtimeOffset = stage.count + launcher.count + baseLibraries.count
@@ -197,19 +200,19 @@ public struct Bundler {
     private func portableStart(_ request: BundleRequest) throws -> PortableStart? {
         guard request.portable, request.runtime == .bundled else { return nil }
         guard let stage = toolkit.stage else { throw BundleError.toolkitMissing("bundle-stage") }
-        return try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") },
-                                         fileSystem: fs)
+        if let carried = toolkit.carried { return PortableStart(stage: PortableStart.padded(stage), base: carried.base) }
+        return try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") })
     }
 
     /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax
     /// errors, and code caches for those that can use one.
-    private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], script: String) -> CodeCache.Compilation? {
+    private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], toolkit: Toolkit) -> CodeCache.Compilation? {
         let reached = Set(app.reachedCommonJS.map { Path.relative($0, to: app.root) })
         let importers = Set(app.dynamicImporters.map { Path.relative($0, to: app.root) })
         let files = entries.filter { $0.kind == .file && reached.contains($0.path) }.map {
             (relative: $0.path, data: $0.data, wantsCache: !importers.contains($0.path) && CodeCache.wanted(size: $0.data.count))
         }
-        return files.isEmpty ? CodeCache.Compilation() : CodeCache.compile(files, script: script)
+        return files.isEmpty ? CodeCache.Compilation() : CodeCache.compile(files, toolkit: toolkit)
     }
 
     /// The entry file and the output name to use when -o is not given.

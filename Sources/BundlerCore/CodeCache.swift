@@ -38,8 +38,9 @@ enum CodeCache {
     }
 
     /// Compiles `files` as node's CommonJS loader would; a cache for those that want one.
-    /// Nil when no suitable node was found.
-    static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], script: String) -> Compilation? {
+    /// Nil when no suitable node was found (a one-file `bundle` runs the script with the
+    /// runtime it carries instead: `CarriedToolkit.runCodeCacheScript`).
+    static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], toolkit: Toolkit) -> Compilation? {
         var input: [UInt8] = []
         func append(_ field: [UInt8]) {
             withUnsafeBytes(of: UInt32(field.count).littleEndian) { input += $0 }
@@ -50,11 +51,22 @@ enum CodeCache {
             input.append(file.wantsCache ? 1 : 0)
             append(file.data)
         }
-        for node in nodeCandidates() {
-            guard let output = run(node, script: script, input: input) else { continue }
-            return parse(output, files: files.map(\.relative))
+        switch toolkit.origin {
+        case .directory(_, let script?):
+            for node in nodeCandidates() {
+                // A V8 code cache holds string hashes, which depend on a per-process random
+                // seed: the same file would give other bytes at every bundle. V8 leaves
+                // --random-seed out of the flag hash a cache is checked against (measured:
+                // the caches are then byte-identical, and accepted by processes without it).
+                guard let output = run(node, arguments: ["--random-seed=1", script, Versions.node], input: input) else { continue }
+                return parse(output, files: files.map(\.relative))
+            }
+            return nil
+        case .directory(_, nil):
+            return nil
+        case .carried(let carried):
+            return carried.runCodeCacheScript(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) }
         }
-        return nil
     }
 
     private static func parse(_ output: [UInt8], files: [String]) -> Compilation? {
@@ -95,17 +107,14 @@ enum CodeCache {
     }
 
     /// The script's output, or nil when it did not succeed (wrong version, crash).
-    private static func run(_ node: String, script: String, input: [UInt8]) -> [UInt8]? {
+    static func run(_ executable: String, arguments: [String], input: [UInt8],
+                    environment: [String: String] = ["PATH": "/usr/bin:/bin"]) -> [UInt8]? {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: node)
-        // A V8 code cache holds string hashes, which depend on a per-process random
-        // seed: the same file would give other bytes at every bundle. V8 leaves
-        // --random-seed out of the flag hash a cache is checked against (measured: the
-        // caches are then byte-identical, and accepted by processes without the flag).
-        process.arguments = ["--random-seed=1", script, Versions.node]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         // Nothing from the environment may change how V8 compiles (NODE_OPTIONS could
         // add V8 flags, and the caches would then be rejected at every start).
-        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.environment = environment
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

@@ -23,7 +23,7 @@ enum NativeAddons {
     /// appends the libraries they need and the native index. Changes nothing when the
     /// app has no addon. A library that is not installed here is a warning: the addon
     /// then loads only where the system has it.
-    static func pack(_ entries: inout [ArchiveEntry], root: String, shim: String, diagnostics: inout [Diagnostic]) throws {
+    static func pack(_ entries: inout [ArchiveEntry], root: String, toolkit: Toolkit, diagnostics: inout [Diagnostic]) throws {
         var addons: [(index: Int, object: ELFObject)] = []
         for (index, entry) in entries.enumerated() where entry.kind == .file && entry.path.hasSuffix(".node") {
             guard entry.data.starts(with: [0x7f, 0x45, 0x4c, 0x46]),
@@ -32,7 +32,7 @@ enum NativeAddons {
         }
         guard !addons.isEmpty else { return }
 
-        let excluded = try runtimeLibraries(shim: shim)
+        let excluded = try runtimeLibraries(toolkit)
         let resolver = LibraryResolver.system()
         var libraries: [ArchiveEntry] = []
         var packed: Set<String> = []
@@ -68,8 +68,13 @@ enum NativeAddons {
     }
 
     /// Names the addons never need packed: the base set, and libnode with its closure
-    /// (what the shim needs).
-    static func runtimeLibraries(shim: String) throws -> Set<String> {
+    /// (what the shim needs; a one-file `bundle` has the list of what its runtime carries).
+    static func runtimeLibraries(_ toolkit: Toolkit) throws -> Set<String> {
+        let shim: String
+        switch toolkit.origin {
+        case .carried(let carried): return RuntimePack.baseLibraries.union(carried.runtimeLibraries)
+        case .directory(let path, _): shim = path
+        }
         let object: ELFObject
         do {
             object = try ELFObject.read(shim)

@@ -5,6 +5,15 @@ public enum Versions {
     public static let bundle = "0.1.0"
     /// The node version of the runtime `bundle` packs (from the libnode headers it was built with).
     public static let node = String(cString: bundle_node_version())
+
+    /// What `bundle --version` prints: a one-file `bundle` names the runtime it carries.
+    public static var line: String {
+        switch Result(catching: { try CarriedToolkit.record(of: CommandLine.executablePath) }) {
+        case .success(let record?): "bundle \(bundle) (carries node \(record.nodeVersion) runtime, portable)"
+        case .success(nil): "bundle \(bundle) (node \(node))"
+        case .failure(let error): "bundle \(bundle) (node \(node)); \(error)"
+        }
+    }
 }
 
 /// Which node flags an author may bake into an app (`--node-option`). Only flags that

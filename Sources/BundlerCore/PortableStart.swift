@@ -19,9 +19,8 @@ struct PortableStart {
 
     /// The stage read from the toolkit, and the base section, prepared once per set of
     /// base libraries (zstd-19 of 5.5 MB takes a few seconds) and kept in `cache`.
-    static func prepare(stage path: String, cache: PackCache?, fileSystem: FileSystem) throws -> PortableStart {
-        var stage = try fileSystem.contents(of: path)
-        stage += [UInt8](repeating: 0, count: (StageRecord.pageSize - stage.count % StageRecord.pageSize) % StageRecord.pageSize)
+    static func prepare(stage: [UInt8], cache: PackCache?) throws -> PortableStart {
+        let stage = padded(stage)
 
         let resolver = LibraryResolver.system()
         let nobody = ELFObject(path: "/", soname: nil, needed: [], runpath: [], rpath: [], buildID: [])
@@ -43,6 +42,11 @@ struct PortableStart {
         let base = RuntimePack.make(archive: archive, compressed: compressed, codec: .zstd, selfContained: true)
         cache?.store(key: key, pack: base, builtinPaths: [], builtins: [])
         return PortableStart(stage: stage, base: base)
+    }
+
+    /// The stage followed by zeros up to the next page boundary.
+    static func padded(_ stage: [UInt8]) -> [UInt8] {
+        stage + [UInt8](repeating: 0, count: (StageRecord.pageSize - stage.count % StageRecord.pageSize) % StageRecord.pageSize)
     }
 
     /// The record the stage reads, for a launcher of `launcherSize` bytes placed right

@@ -20,8 +20,8 @@ public struct RuntimePack: Sendable {
     /// The shim's path in the runtime archive; it is always loaded last.
     static let shimPath = "lib/libBundleEmbed.so"
 
-    public static func system(toolkit: Toolkit, fileSystem: FileSystem) throws -> RuntimePack {
-        let shim = ArchiveEntry(path: shimPath, kind: .library, data: try fileSystem.contents(of: toolkit.embedShim))
+    public static func system(toolkit: Toolkit) throws -> RuntimePack {
+        let shim = ArchiveEntry(path: shimPath, kind: .library, data: toolkit.embedShim)
         let archive = try archive(entries: [shim], loadOrder: [shim.path])
         return make(archive: archive, compressed: Zlib.compress(archive), codec: .zlib, selfContained: false)
     }
@@ -67,16 +67,22 @@ public struct RuntimePack: Sendable {
     /// Prepares the self-contained pack, or reuses the one prepared earlier from the
     /// same inputs (`PackCache`): preparing compresses ~92 MB at zstd-19, which takes
     /// tens of seconds; reusing reads 25 MB.
+    /// A one-file `bundle` carries it ready made.
     public static func selfContained(toolkit: Toolkit, cache: PackCache? = PackCache.standard(),
                                      progress: (String) -> Void = { _ in }) throws -> RuntimePack {
+        let shimFile: String
+        switch toolkit.origin {
+        case .carried(let carried): return carried.runtime
+        case .directory(let shim, _): shimFile = shim
+        }
         let shim: ELFObject
         do {
-            shim = try ELFObject.read(toolkit.embedShim)
+            shim = try ELFObject.read(shimFile)
         } catch {
             throw BundleError.runtimeUnavailable(error.description)
         }
         let libraries = try closure(of: shim, resolver: .system())
-        let shimData = try LocalFileSystem().contents(of: toolkit.embedShim)
+        let shimData = toolkit.embedShim
 
         var inputs = "bundle-runtime-pack \(packRevision)\ncodec zstd \(zstdLevel) \(frameSize) \(Zstd.libraryVersion)\n"
         inputs += "shim \(hexString(Array(SHA256.hash(data: shimData))))\n"

@@ -1,19 +1,38 @@
 import Foundation
+import PayloadFormat
 
 /// The prebuilt pieces every output is made from: the launcher executable, the
-/// embedding shim and the bootstrap script. They are found next to the `bundle`
-/// executable (a SwiftPM build folder puts them there); the bootstrap comes from the
-/// source tree's Templates/ folder above it.
+/// embedding shim, the first stage and the templates. A one-file `bundle` carries them
+/// in its own file (`CarriedToolkit`), with the runtime and base sections ready made;
+/// otherwise they are found next to the `bundle` executable (a SwiftPM build folder puts
+/// them there), the templates in the source tree's Templates/ folder above it, and the
+/// sections are prepared from this system's libraries.
 public struct Toolkit: Sendable {
-    public var launcher: String
-    public var embedShim: String
-    public var bootstrap: String
-    /// Templates/code-cache.js, beside the bootstrap (nil: outputs get no code cache).
-    public var codeCacheScript: String?
+    public var launcher: [UInt8]
+    public var embedShim: [UInt8]
+    public var bootstrap: [UInt8]
+    /// Templates/code-cache.js (nil: outputs get no code cache).
+    public var codeCacheScript: [UInt8]?
     /// The first stage of portable outputs (nil: only non-portable outputs can be made).
-    public var stage: String?
+    public var stage: [UInt8]?
+    public var origin: Origin
+
+    public enum Origin: Sendable {
+        /// Files in a build folder; `shim` is where the embedding shim is, whose library
+        /// closure the runtime section is made of, and `codeCacheScript` the script the
+        /// system's node runs.
+        case directory(shim: String, codeCacheScript: String?)
+        /// Carried in the `bundle` file itself.
+        case carried(CarriedToolkit)
+    }
+
+    public var carried: CarriedToolkit? {
+        if case .carried(let carried) = origin { return carried }
+        return nil
+    }
 
     public static func locate(executable: String = CommandLine.executablePath) throws -> Toolkit {
+        if let carried = try CarriedToolkit.read(executable) { return carried }
         let directory = Path.dirname(executable)
         let launcher = directory + "/bundle-launcher"
         let shim = directory + "/libBundleEmbed.so"
@@ -29,9 +48,12 @@ public struct Toolkit: Sendable {
         }
         let codeCacheScript = Path.dirname(bootstrap) + "/code-cache.js"
         let stage = directory + "/bundle-stage"
-        return Toolkit(launcher: launcher, embedShim: shim, bootstrap: bootstrap,
-                       codeCacheScript: FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil,
-                       stage: FileManager.default.isReadableFile(atPath: stage) ? stage : nil)
+        let files = LocalFileSystem()
+        let script = FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil
+        return Toolkit(launcher: try files.contents(of: launcher), embedShim: try files.contents(of: shim),
+                       bootstrap: try files.contents(of: bootstrap), codeCacheScript: try script.map(files.contents),
+                       stage: FileManager.default.isReadableFile(atPath: stage) ? try files.contents(of: stage) : nil,
+                       origin: .directory(shim: shim, codeCacheScript: script))
     }
 }
 

@@ -54,14 +54,17 @@ struct Build: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let started = Date()
-            let bundler = Bundler(toolkit: try Toolkit.locate(), progress: { message in
+            let toolkit = try Toolkit.locate()
+            let bundler = Bundler(toolkit: toolkit, progress: { message in
                 if !quiet { Terminal.progress(message) }
             })
             let result = try bundler.bundle(BundleRequest(
                 entry: entry, output: output, runtime: runtime, force: force, nodeOptions: nodeOptions,
                 allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes, portable: portable ?? true))
             for diagnostic in result.app.diagnostics { Terminal.warning(diagnostic.description) }
-            if !quiet { Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose).print() }
+            if !quiet {
+                Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil).print()
+            }
         }
     }
 }
@@ -72,6 +75,8 @@ struct Summary {
     let result: BundleResult
     let elapsed: TimeInterval
     let verbose: Bool
+    /// Made by a one-file bundle, with the runtime it carries.
+    let carried: Bool
 
     func print() {
         let relative = result.output.hasPrefix(FileManager.default.currentDirectoryPath + "/")
@@ -89,7 +94,8 @@ struct Summary {
         }
         if verbose {
             Terminal.line(result.codeCacheSize.map { "  V8 code cache: \(Terminal.size($0))" }
-                ?? "  no V8 code cache: no node \(Versions.node) on PATH to make it")
+                ?? (carried ? "  no V8 code cache: the carried node runtime could not run here to make it"
+                    : "  no V8 code cache: no node \(Versions.node) on PATH to make it"))
         }
         let warnings = result.app.diagnostics.count
         Terminal.line("  done in \(String(format: "%.2f", elapsed)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))

@@ -16,8 +16,8 @@ struct BundleCommand: ParsableCommand {
               bundle inspect app                   # what is inside
               bundle extract app -o app-files      # the bundled files, back on disk
             """,
-        version: "bundle \(Versions.bundle) (node \(Versions.node))",
-        subcommands: [Build.self, Inspect.self, Extract.self],
+        version: Versions.line,
+        subcommands: [Build.self, Inspect.self, Extract.self, PackageSelf.self],
         defaultSubcommand: Build.self)
 }
 
@@ -30,6 +30,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode.failure
     } catch let error as ExitCode {
         throw error
+    } catch let error as CustomStringConvertible {
+        Terminal.error(error.description)
+        throw ExitCode.failure
     } catch {
         Terminal.error(error.localizedDescription)
         throw ExitCode.failure

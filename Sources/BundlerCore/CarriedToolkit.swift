@@ -1,0 +1,262 @@
+import Foundation
+import PayloadFormat
+
+/// The toolkit a one-file `bundle` carries in its own file (layout: `ToolkitRecord`):
+/// made by `bundle package-self` (Scripts/package) from a build folder, read at every
+/// run straight from the file, nothing extracted. The runtime and base sections go into
+/// outputs as they are, so that machine needs neither libnode nor the C libraries'
+/// packages, and `bundle` prepares nothing.
+public struct CarriedToolkit: Sendable {
+    /// The file that carries it.
+    public var path: String
+    public var nodeVersion: String
+    public var runtime: RuntimePack
+    public var base: RuntimePack
+    /// The libraries of the runtime section (native addons never need them packed).
+    public var runtimeLibraries: [String]
+
+    enum Name {
+        static let launcher = "bundle-launcher"
+        static let shim = "libBundleEmbed.so"
+        static let stage = "bundle-stage"
+        static let bootstrap = "bootstrap.js"
+        static let codeCache = "code-cache.js"
+    }
+
+    static let metadataHeader = "bundle-toolkit 1"
+    static let toolsZstdLevel: Int32 = 19
+
+    // MARK: Reading
+
+    /// The toolkit `path` carries, or nil when it carries none (the file ends where its ELF
+    /// image ends). Anything else after the image is damage, reported naming the file.
+    static func read(_ path: String) throws -> Toolkit? {
+        guard let (file, record) = try open(path) else { return nil }
+        defer { file.close() }
+        func damaged(_ why: String) -> BundleError { .damaged(path, why) }
+        func section(_ section: Section, _ name: String) throws -> [UInt8] {
+            let bytes = try file.read(at: section.offset, count: section.compressedSize)
+            guard Checksum.crc32(bytes) == section.crc32 else { throw damaged("\(name) section checksum mismatch") }
+            return bytes
+        }
+        let toolsCompressed = try section(record.tools, "tools")
+        let tools: [UInt8]
+        do {
+            tools = try record.tools.codec.decompress(toolsCompressed, uncompressedSize: record.tools.uncompressedSize)
+        } catch {
+            throw damaged("tools section: \(error)")
+        }
+        var pieces: [String: [UInt8]] = [:]
+        var libraries: [String] = []
+        do {
+            try tools.withUnsafeBytes { buffer in
+                let archive = try ArchiveReader(buffer)
+                for entry in archive.entries { pieces[entry.path] = Array(entry.data) }
+                let lines = archive.metadataText.split(separator: "\n")
+                guard lines.first == Substring(metadataHeader) else { throw FormatError.corrupt("tools metadata has no header") }
+                for line in lines.dropFirst() {
+                    guard line.hasPrefix("runtime-library ") else { throw FormatError.corrupt("tools metadata line \(line)") }
+                    libraries.append(String(line.dropFirst(16)))
+                }
+            }
+        } catch {
+            throw damaged("tools section: \(error)")
+        }
+        func piece(_ name: String) throws -> [UInt8] {
+            guard let data = pieces[name] else { throw damaged("tools section has no \(name)") }
+            return data
+        }
+        let runtime = try section(record.runtime, "runtime")
+        let base = try section(record.base, "base")
+        let carried = CarriedToolkit(
+            path: path, nodeVersion: record.nodeVersion,
+            runtime: RuntimePack(compressed: runtime, uncompressedSize: record.runtime.uncompressedSize,
+                                 digest: record.runtimeDigest, selfContained: true, codec: record.runtime.codec),
+            base: RuntimePack(compressed: base, uncompressedSize: record.base.uncompressedSize,
+                              digest: record.baseDigest, selfContained: true, codec: record.base.codec),
+            runtimeLibraries: libraries)
+        return Toolkit(launcher: try piece(Name.launcher), embedShim: try piece(Name.shim), bootstrap: try piece(Name.bootstrap),
+                       codeCacheScript: try piece(Name.codeCache), stage: try piece(Name.stage), origin: .carried(carried))
+    }
+
+    /// Only the record, for `bundle --version`: nil when `path` carries nothing.
+    public static func record(of path: String) throws -> ToolkitRecord? {
+        guard let (file, record) = try open(path) else { return nil }
+        file.close()
+        return record
+    }
+
+    /// The file and its record, checked; nil when nothing follows the ELF image.
+    private static func open(_ path: String) throws -> (SelfFile, ToolkitRecord)? {
+        let file = try SelfFile(path)
+        do {
+            let header = try file.read(at: 0, count: min(file.size, 64))
+            guard let imageEnd = try ELFImage.end(header: header, file: file), imageEnd < file.size else {
+                file.close()
+                return nil
+            }
+            guard file.size - imageEnd >= ToolkitRecord.size else {
+                throw BundleError.damaged(path, "\(file.size - imageEnd) bytes follow the executable, too few for a toolkit")
+            }
+            let bytes = try file.read(at: file.size - ToolkitRecord.size, count: ToolkitRecord.size)
+            do {
+                let record = try bytes.withUnsafeBytes { try ToolkitRecord(decoding: $0, fileSize: file.size, imageEnd: imageEnd) }
+                return (file, record)
+            } catch let error as FormatError {
+                throw BundleError.damaged(path, error.description)
+            }
+        } catch {
+            file.close()
+            throw error
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes `executable` (a `bundle` that carries nothing) followed by `toolkit`'s pieces
+    /// (from a build folder) and the runtime and base sections prepared from this system's
+    /// libraries, atomically to `output`. Returns the size written.
+    public static func write(executable: String, toolkit: Toolkit, to output: String, packCache: PackCache? = PackCache.standard(),
+                             progress: (String) -> Void = { _ in }) throws -> Int {
+        guard case .directory(let shimPath, _) = toolkit.origin else {
+            throw BundleError.runtimeUnavailable("a one-file bundle is made from a build folder, not from another one-file bundle")
+        }
+        guard let stage = toolkit.stage else { throw BundleError.toolkitMissing(Name.stage) }
+        guard let codeCache = toolkit.codeCacheScript else { throw BundleError.toolkitMissing(Name.codeCache) }
+        let elf = try LocalFileSystem().contents(of: executable)
+        guard try read(executable) == nil else {
+            throw BundleError.runtimeUnavailable("\(executable) already carries a toolkit; give a plain bundle executable")
+        }
+
+        let runtime = try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
+        let base = try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") }).base
+        let shim: ELFObject
+        do { shim = try ELFObject.read(shimPath) } catch { throw BundleError.runtimeUnavailable(error.description) }
+        let libraries = try RuntimePack.closure(of: shim, resolver: .system()).map(\.name)
+
+        let entries = [
+            ArchiveEntry(path: Name.launcher, data: toolkit.launcher), ArchiveEntry(path: Name.shim, data: toolkit.embedShim),
+            ArchiveEntry(path: Name.stage, data: stage), ArchiveEntry(path: Name.bootstrap, data: toolkit.bootstrap),
+            ArchiveEntry(path: Name.codeCache, data: codeCache),
+        ]
+        let metadata = ([metadataHeader] + libraries.map { "runtime-library " + $0 }).map { $0 + "\n" }.joined()
+        let tools = try ArchiveWriter.write(entries: entries, metadata: Array(metadata.utf8))
+        let toolsCompressed = RuntimePack.compressFrames(tools, level: toolsZstdLevel)
+
+        let toolsSection = Section(offset: elf.count, compressedSize: toolsCompressed.count, uncompressedSize: tools.count,
+                                   crc32: Checksum.crc32(toolsCompressed), codec: .zstd)
+        let baseSection = Section(offset: toolsSection.offset + toolsCompressed.count, compressedSize: base.compressed.count,
+                                  uncompressedSize: base.uncompressedSize, crc32: Checksum.crc32(base.compressed), codec: base.codec)
+        let runtimeSection = Section(offset: baseSection.offset + base.compressed.count, compressedSize: runtime.compressed.count,
+                                     uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
+                                     codec: runtime.codec)
+        let record = ToolkitRecord(tools: toolsSection, runtime: runtimeSection, base: baseSection, runtimeDigest: runtime.digest,
+                                   baseDigest: base.digest, nodeVersion: Versions.node)
+        let parts = [elf, toolsCompressed, base.compressed, runtime.compressed, record.encoded()]
+        try OutputWriter.write(parts, to: output)
+        return parts.reduce(0) { $0 + $1.count }
+    }
+
+    // MARK: Code cache
+
+    /// Runs Templates/code-cache.js (`CodeCache`) with the runtime this file carries, so
+    /// outputs get V8 code caches where no node is installed: the script is bundled into
+    /// a temporary portable output that gets `--random-seed=1` (see `CodeCache`), run
+    /// once and deleted. Its V8 is the one outputs run with, started the same way. Nil
+    /// when it cannot run (no writable temporary directory that allows executing, say).
+    func runCodeCacheScript(_ toolkit: Toolkit, input: [UInt8]) -> [UInt8]? {
+        guard let script = toolkit.codeCacheScript else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let temporaryBase = environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        var template = Array((temporaryBase + "/bundle-code-cache-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return nil }
+        let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var compiler = toolkit
+        compiler.codeCacheScript = nil
+        do {
+            try OutputWriter.write([script], to: directory + "/" + Name.codeCache, mode: 0o600)
+            // The app's own folder ends here, whatever package.json lies above $TMPDIR.
+            try OutputWriter.write([Array("{\"private\": true}\n".utf8)], to: directory + "/package.json", mode: 0o600)
+            var request = BundleRequest(entry: directory + "/" + Name.codeCache, output: directory + "/code-cache")
+            request.trustedNodeOptions = ["--random-seed=1"]
+            _ = try Bundler(toolkit: compiler, packCache: nil).bundle(request)
+        } catch {
+            return nil
+        }
+        // Where the output keeps its runtime: the same cache directory as every output's.
+        var childEnvironment = ["PATH": "/usr/bin:/bin"]
+        for name in ["HOME", "XDG_CACHE_HOME", "TMPDIR"] { childEnvironment[name] = environment[name] }
+        return CodeCache.run(directory + "/code-cache", arguments: [nodeVersion], input: input, environment: childEnvironment)
+    }
+}
+
+/// The start of an ELF file tells where its image ends: past its program headers'
+/// segments, its sections and both header tables. Whatever follows was appended.
+enum ELFImage {
+    /// Nil when `header` is not a 64-bit little-endian ELF header.
+    static func end(header: [UInt8], file: SelfFile) throws -> Int? {
+        guard header.count == 64, header.starts(with: [0x7f, 0x45, 0x4c, 0x46, 2, 1]) else { return nil }
+        func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, _: T.Type) -> Int {
+            Int(clamping: bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) })
+        }
+        let programHeaders = integer(header, 0x20, UInt64.self), sectionHeaders = integer(header, 0x28, UInt64.self)
+        let programEntry = integer(header, 0x36, UInt16.self), programCount = integer(header, 0x38, UInt16.self)
+        let sectionEntry = integer(header, 0x3a, UInt16.self), sectionCount = integer(header, 0x3c, UInt16.self)
+        guard programEntry >= 56 || programCount == 0, sectionEntry >= 64 || sectionCount == 0 else { return nil }
+        var end = max(64, programHeaders + programEntry * programCount, sectionHeaders + sectionEntry * sectionCount)
+        // Headers past the end: a cut-off executable, which carries nothing usable either.
+        guard end <= file.size else { return nil }
+        let programs = try file.read(at: programHeaders, count: programEntry * programCount)
+        for index in 0..<programCount {
+            let at = index * programEntry
+            end = max(end, integer(programs, at + 8, UInt64.self) + integer(programs, at + 32, UInt64.self))
+        }
+        let sections = try file.read(at: sectionHeaders, count: sectionEntry * sectionCount)
+        for index in 0..<sectionCount where integer(sections, index * sectionEntry + 4, UInt32.self) != 8 {  // SHT_NOBITS
+            let at = index * sectionEntry
+            end = max(end, integer(sections, at + 24, UInt64.self) + integer(sections, at + 32, UInt64.self))
+        }
+        return end
+    }
+}
+
+/// A file read with `pread`, bounds-checked: its own executable, which anyone may have
+/// truncated or appended to.
+final class SelfFile {
+    let path: String
+    let size: Int
+    private var fd: Int32
+
+    init(_ path: String) throws {
+        self.path = path
+        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            Glibc.close(fd)
+            throw BundleError.unreadable(path, String(cString: strerror(errno)))
+        }
+        size = Int(info.st_size)
+    }
+
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw BundleError.damaged(path, "truncated (it ends before byte \(offset + count))")
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw BundleError.unreadable(path, got == 0 ? "unexpected end of file" : String(cString: strerror(errno))) }
+            done += got
+        }
+        return bytes
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+}
