@@ -301,16 +301,37 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   return exit_code;
 }
 
+// What the snapshot holds besides node's own bootstrap: the builtin modules node 18
+// supports in a user-land snapshot (lib/internal/main/mksnapshot.js, "supportedModules")
+// that apps commonly load, so that they are deserialized instead of compiled and run at
+// every start. Measured with node --snapshot-blob: the express app 174 -> 150 ms, hello
+// unchanged; the blob grows from 2.4 to 3.3 MB (in the cache only). zlib is supported
+// too, but with it in the snapshot node 18 dies with SIGSEGV after writing ~0.5 MB to a
+// pipe (measured; each module tried alone, only zlib does it). http, net, tls,
+// child_process, worker_threads, vm and module are not supported there.
+constexpr char kSnapshotEntry[] =
+    "'use strict';\n"
+    "for (const id of ['assert', 'buffer', 'crypto', 'dns', 'events', 'fs/promises', 'os', 'path/posix',\n"
+    "  'querystring', 'stream', 'stream/promises', 'string_decoder', 'timers', 'timers/promises', 'url',\n"
+    "  'util']) require(id);\n";
+
 extern "C" int bundle_embed_build_snapshot(const char* argv0, const char* blob_path) {
   // The snapshot must be made under node's defaults: nothing from the environment.
   unsetenv("NODE_OPTIONS");
   unsetenv("NODE_EXTRA_CA_CERTS");
-  std::string arguments[] = {argv0, "--snapshot-blob", blob_path, "--build-snapshot", "/dev/null"};
+  const std::string entry = std::string(blob_path) + ".entry.js";
+  FILE* file = std::fopen(entry.c_str(), "w");
+  if (file == nullptr) return 1;
+  const bool written = std::fputs(kSnapshotEntry, file) >= 0;
+  if (std::fclose(file) != 0 || !written) return 1;
+  std::string arguments[] = {argv0, "--snapshot-blob", blob_path, "--build-snapshot", entry};
   // node::Start wants argv as one block of memory (uv_setup_args may reuse it).
   std::string block;
   for (const std::string& argument : arguments) block.append(argument).push_back('\0');
   std::vector<char*> argv;
   for (size_t offset = 0; offset < block.size(); offset += std::strlen(&block[offset]) + 1) argv.push_back(&block[offset]);
   argv.push_back(nullptr);
-  return node::Start(static_cast<int>(argv.size() - 1), argv.data());
+  const int exit_code = node::Start(static_cast<int>(argv.size() - 1), argv.data());
+  std::remove(entry.c_str());
+  return exit_code;
 }

@@ -51,7 +51,7 @@ typedef int (*bundle_embed_run_fn)(const bundle_embed_options *options);
 int bundle_embed_run(const bundle_embed_options *options);
 
 /// Writes a startup snapshot of this libnode to `blob_path`: node's own bootstrap,
-/// already run (what `node --snapshot-blob <path> --build-snapshot /dev/null` makes).
+/// already run, and the builtin modules apps commonly load (embed.cc, kSnapshotEntry).
 /// Starts node, so a process can do it once and then must exit. Returns node's exit
 /// code (0: written).
 typedef int (*bundle_embed_build_snapshot_fn)(const char *argv0, const char *blob_path);
