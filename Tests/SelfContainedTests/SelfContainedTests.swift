@@ -135,62 +135,63 @@ struct SelfContainedTests {
         #expect(!names.contains { $0.hasPrefix(".extract-") || $0.hasPrefix(".broken-") }, "\(names)")
     }
 
-    @Test func truncatedCacheFileIsDetectedAndRepaired() throws {
-        let fixture = try Fixture()
-        let root = try Chroot()
-        try root.install(try fixture.hello(), as: "hello")
+    /// hello in a fresh chroot, started once, so that its runtime cache exists.
+    struct WarmHello {
+        let fixture: Fixture
+        let root: Chroot
         let command = Chroot.Command(app: "hello", arguments: ["again"], environment: ["HOME": "/home"])
-        #expect(try root.run([command])[0].status == 0)
-        let runtime = try #require(try root.runtimeDirectories().first)
-        let libnode = runtime + "/files/lib/libnode.so.108"
-        let builtin = runtime + "/files/usr/share/nodejs/acorn/dist/acorn.js"
+        let runtime: String
+
+        init() throws {
+            fixture = try Fixture()
+            root = try Chroot()
+            try root.install(try fixture.hello(), as: "hello")
+            #expect(try root.run([command])[0].status == 0)
+            runtime = try #require(try root.runtimeDirectories().first)
+        }
+
+        /// Starts it again: whatever was done to the cache, it says hello and nothing else.
+        func startsAgain(sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let result = try root.run([command])[0]
+            #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+            #expect(result.stdout == "hello again\n", "\(result)", sourceLocation: sourceLocation)
+            #expect(result.stderr == "", "\(result)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func truncatedCacheFileIsDetectedAndRepaired() throws {
+        let hello = try WarmHello()
+        let libnode = hello.runtime + "/files/lib/libnode.so.108"
+        let builtin = hello.runtime + "/files/usr/share/nodejs/acorn/dist/acorn.js"
         let sizes = try [libnode, builtin].map { try Self.size($0) }
         #expect(truncate(libnode, 4096) == 0)
         #expect(truncate(builtin, 10) == 0)
 
-        let result = try root.run([command])[0]
-        #expect(result.status == 0, "\(result)")
-        #expect(result.stdout == "hello again\n", "\(result)")
-        #expect(result.stderr == "", "\(result)")
+        try hello.startsAgain()
         #expect(try [libnode, builtin].map { try Self.size($0) } == sizes)
     }
 
     /// The startup snapshot (embed.cc, "Startup snapshot") is made by the first start,
     /// in the chroot, beside the runtime; a damaged one is made again, never used.
     @Test func startupSnapshotIsMadeOnceAndRemadeWhenDamaged() throws {
-        let fixture = try Fixture()
-        let root = try Chroot()
-        try root.install(try fixture.hello(), as: "hello")
-        let command = Chroot.Command(app: "hello", arguments: ["again"], environment: ["HOME": "/home"])
-        #expect(try root.run([command])[0].status == 0)
-        let runtime = try #require(try root.runtimeDirectories().first)
-        let snapshot = runtime + "/files/startup.blob"
+        let hello = try WarmHello()
+        let snapshot = hello.runtime + "/files/startup.blob"
         #expect(try Self.size(snapshot) > 1 << 20)
-        let manifest = try String(contentsOfFile: runtime + "/manifest", encoding: .utf8)
+        let manifest = try String(contentsOfFile: hello.runtime + "/manifest", encoding: .utf8)
         #expect(manifest.contains(" startup.blob\n"), "\(manifest)")
         #expect(truncate(snapshot, 100) == 0)
 
-        let result = try root.run([command])[0]
-        #expect(result.status == 0, "\(result)")
-        #expect(result.stdout == "hello again\n", "\(result)")
-        #expect(result.stderr == "", "\(result)")
+        try hello.startsAgain()
         #expect(try Self.size(snapshot) > 1 << 20)
     }
 
     @Test func cacheFileRewrittenWithOtherBytesOfTheSameSizeIsRepaired() throws {
-        let fixture = try Fixture()
-        let root = try Chroot()
-        try root.install(try fixture.hello(), as: "hello")
-        let command = Chroot.Command(app: "hello", arguments: ["again"], environment: ["HOME": "/home"])
-        #expect(try root.run([command])[0].status == 0)
-        let runtime = try #require(try root.runtimeDirectories().first)
-        let builtin = runtime + "/files/usr/share/nodejs/acorn/dist/acorn.js"
+        let hello = try WarmHello()
+        let builtin = hello.runtime + "/files/usr/share/nodejs/acorn/dist/acorn.js"
         let original = try Data(contentsOf: URL(fileURLWithPath: builtin))
         try Data(repeating: UInt8(ascii: "x"), count: original.count).write(to: URL(fileURLWithPath: builtin))
 
-        let result = try root.run([command])[0]
-        #expect(result.status == 0, "\(result)")
-        #expect(result.stdout == "hello again\n", "\(result)")
+        try hello.startsAgain()
         #expect(try Data(contentsOf: URL(fileURLWithPath: builtin)) == original)
     }
 
