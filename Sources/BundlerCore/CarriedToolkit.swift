@@ -198,7 +198,7 @@ enum ELFImage {
     static func end(header: [UInt8], file: SelfFile) throws -> Int? {
         guard header.count == 64, header.starts(with: [0x7f, 0x45, 0x4c, 0x46, 2, 1]) else { return nil }
         func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, _: T.Type) -> Int {
-            Int(clamping: bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) })
+            Int(clamping: bytes.integer(T.self, at: offset))
         }
         let programHeaders = integer(header, 0x20, UInt64.self), sectionHeaders = integer(header, 0x28, UInt64.self)
         let programEntry = integer(header, 0x36, UInt16.self), programCount = integer(header, 0x38, UInt16.self)

@@ -43,7 +43,7 @@ enum CodeCache {
     static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], toolkit: Toolkit) -> Compilation? {
         var input: [UInt8] = []
         func append(_ field: [UInt8]) {
-            withUnsafeBytes(of: UInt32(field.count).littleEndian) { input += $0 }
+            input.appendInteger(UInt32(field.count))
             input += field
         }
         for file in files {
@@ -75,7 +75,7 @@ enum CodeCache {
         for relative in files {
             guard offset + 5 <= output.count else { return nil }
             let kind = output[offset]
-            let length = (1...4).reduce(0) { $0 | Int(output[offset + $1]) << (8 * ($1 - 1)) }
+            let length = Int(output.integer(UInt32.self, at: offset + 1))
             offset += 5
             guard offset + length <= output.count else { return nil }
             let payload = Array(output[offset..<offset + length])

@@ -369,13 +369,3 @@ public struct PackCache: Sendable {
         return true
     }
 }
-
-private extension Array where Element == UInt8 {
-    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-        withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-    }
-
-    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-}

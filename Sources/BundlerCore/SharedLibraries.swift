@@ -152,13 +152,6 @@ private struct ELFReader {
     }
 }
 
-private extension Array where Element == UInt8 {
-    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-        guard offset >= 0, offset + MemoryLayout<T>.size <= count else { return 0 }
-        return withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-    }
-}
-
 /// Finds shared libraries by name the way glibc's dynamic linker does for a process on
 /// this machine: the requesting object's DT_RPATH (when it has no DT_RUNPATH), its
 /// DT_RUNPATH, /etc/ld.so.cache, then the default directories. LD_LIBRARY_PATH is

@@ -22,9 +22,8 @@ final class LazyArchive: @unchecked Sendable {
 
     /// Nil when the section is not a multi-frame zstd stream (then inflate it whole).
     init?(_ section: Section, of image: SelfImage) throws(LauncherError) {
-        let source = image.compressed(section)
-        guard section.codec == .zstd, let found = try? Zstd.frames(source), found.count > 1 else { return nil }
-        guard Checksum.crc32(source) == section.crc32 else { throw .damaged("app section checksum mismatch") }
+        guard section.codec == .zstd, let found = try? Zstd.frames(image.compressed(section)), found.count > 1 else { return nil }
+        let source = try image.checkedCompressed(section, name: "app")
         Self.release(source)
         var frames: [(input: Range<Int>, output: Range<Int>)] = []
         var offset = 0

@@ -38,11 +38,17 @@ struct SelfImage {
         UnsafeRawBufferPointer(rebasing: bytes[section.offset..<section.offset + section.compressedSize])
     }
 
+    /// A section's compressed bytes, once their checksum matched.
+    func checkedCompressed(_ section: Section, name: String) throws(LauncherError) -> UnsafeRawBufferPointer {
+        let source = compressed(section)
+        guard Checksum.crc32(source) == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
+        return source
+    }
+
     /// Checks and inflates a section into memory that lives as long as the process
     /// unless the caller deallocates it.
     func inflate(_ section: Section, name: String) throws(LauncherError) -> UnsafeRawBufferPointer {
-        let source = compressed(section)
-        guard Checksum.crc32(source) == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
+        let source = try checkedCompressed(section, name: name)
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(section.uncompressedSize, 1), alignment: 16)
         let exact = UnsafeMutableRawBufferPointer(rebasing: output[0..<section.uncompressedSize])
         do {

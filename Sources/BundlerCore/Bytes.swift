@@ -1,0 +1,13 @@
+/// Little-endian integers in byte arrays: the pack cache's header, ELF tables,
+/// ld.so.cache and code-cache.js's framing.
+extension Array where Element == UInt8 {
+    /// The integer at `offset`, or 0 when it does not lie wholly inside the array.
+    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        guard offset >= 0, offset + MemoryLayout<T>.size <= count else { return 0 }
+        return withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+
+    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+}
