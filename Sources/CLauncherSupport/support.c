@@ -373,6 +373,18 @@ void *dlopen(const char *path, int flags) {
 
 static bundle_load_environment_fn load_environment_override;
 
+// The libnode function one of the launcher's replacements stands in for, found once.
+// Only libnode calls the replacements, so it is loaded and has the function.
+static void *libnode_function(void **slot, const char *symbol) {
+    void *function = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (function == NULL) {
+        function = dlsym(RTLD_NEXT, symbol);
+        if (function == NULL) abort();
+        __atomic_store_n(slot, function, __ATOMIC_RELEASE);
+    }
+    return function;
+}
+
 void launcher_override_load_environment(bundle_load_environment_fn override) {
     __atomic_store_n(&load_environment_override, override, __ATOMIC_RELEASE);
 }
@@ -384,14 +396,8 @@ void *launcher_load_environment(void *environment, void *callback) __asm__(LOAD_
 void *launcher_load_environment(void *environment, void *callback) {
     bundle_load_environment_fn override = __atomic_exchange_n(&load_environment_override, NULL, __ATOMIC_ACQ_REL);
     if (override != NULL) return override(environment, callback);
-    static bundle_load_environment_fn next;
-    bundle_load_environment_fn function = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
-    if (function == NULL) {
-        function = (bundle_load_environment_fn)dlsym(RTLD_NEXT, LOAD_ENVIRONMENT_SYMBOL);
-        if (function == NULL) abort();  // only libnode calls this, so libnode is loaded
-        __atomic_store_n(&next, function, __ATOMIC_RELEASE);
-    }
-    return function(environment, callback);
+    static void *next;
+    return ((bundle_load_environment_fn)libnode_function(&next, LOAD_ENVIRONMENT_SYMBOL))(environment, callback);
 }
 
 int launcher_build_snapshot(const char *const *libraries, int library_count, const char *const *builtins,
@@ -491,8 +497,8 @@ void launcher_use_extra_ca_certs(const cxx11_string *file) {
 }
 
 static void load_extra_ca_certs(void) {
-    void (*use_extra_ca_certs)(const cxx11_string *) = (void (*)(const cxx11_string *))dlsym(RTLD_NEXT, USE_EXTRA_CA_CERTS_SYMBOL);
-    if (use_extra_ca_certs == NULL) abort();  // libnode is loaded: it is calling
+    static void *next;
+    void (*use_extra_ca_certs)(const cxx11_string *) = (void (*)(const cxx11_string *))libnode_function(&next, USE_EXTRA_CA_CERTS_SYMBOL);
     const char *path = extra_ca_file;
     char *joined = NULL;
     if (extra_ca_directory != NULL && asprintf(&joined, "%s/%s", extra_ca_directory, extra_ca_file) >= 0) path = joined;
@@ -504,13 +510,8 @@ static void load_extra_ca_certs(void) {
 
 void launcher_set_root_certs(void *secure_context) __asm__(SET_ROOT_CERTS_SYMBOL);
 void launcher_set_root_certs(void *secure_context) {
-    static void (*next)(void *);
-    void (*function)(void *) = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
-    if (function == NULL) {
-        function = (void (*)(void *))dlsym(RTLD_NEXT, SET_ROOT_CERTS_SYMBOL);
-        if (function == NULL) abort();  // libnode is loaded: it is calling
-        __atomic_store_n(&next, function, __ATOMIC_RELEASE);
-    }
+    static void *next;
+    void (*set_root_certs)(void *) = (void (*)(void *))libnode_function(&next, SET_ROOT_CERTS_SYMBOL);
     if (extra_ca_file != NULL) pthread_once(&extra_ca_once, load_extra_ca_certs);
-    function(secure_context);
+    set_root_certs(secure_context);
 }

@@ -49,24 +49,23 @@ enum { max_libraries = 16 };
 static const char *program = "app";  // argv[0], as the launcher names itself in errors
 
 // The launcher's two kinds of error, with its words and exit codes (LauncherError).
-__attribute__((noreturn, format(printf, 1, 2))) static void damaged(const char *format, ...) {
+__attribute__((noreturn)) static void fail(int status, const char *what, const char *format, va_list arguments) {
     char why[512];
+    vsnprintf(why, sizeof why, format, arguments);
+    dprintf(2, "%s%s%s\n", program, what, why);
+    _exit(status);
+}
+
+__attribute__((noreturn, format(printf, 1, 2))) static void damaged(const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
-    vsnprintf(why, sizeof why, format, arguments);
-    va_end(arguments);
-    dprintf(2, "%s is damaged: %s\n", program, why);
-    _exit(65);
+    fail(65, " is damaged: ", format, arguments);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void cannot_start(const char *format, ...) {
-    char why[512];
     va_list arguments;
     va_start(arguments, format);
-    vsnprintf(why, sizeof why, format, arguments);
-    va_end(arguments);
-    dprintf(2, "%s: cannot start: %s\n", program, why);
-    _exit(69);
+    fail(69, ": cannot start: ", format, arguments);
 }
 
 static uint64_t u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
