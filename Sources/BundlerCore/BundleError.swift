@@ -6,6 +6,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case entryMissing(String)
     case entryIsDirectory(String)
     case unreadable(String, String)
+    case inputChanged(String)
     case outputDirectoryMissing(String)
     case outputIsDirectory(String)
     case outputIsInput(String)
@@ -28,6 +29,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .entryMissing(let path): return "entry \(path) does not exist"
         case .entryIsDirectory(let path): return "entry \(path) is a directory without package.json main or index.js"
         case .unreadable(let path, let why): return "cannot read \(path): \(why)"
+        case .inputChanged(let path): return "\(path) changed while it was being bundled; bundle again"
         case .outputDirectoryMissing(let path): return "output directory \(path) does not exist"
         case .outputIsDirectory(let path): return "output \(path) is a directory; name a file with -o"
         case .outputIsInput(let path): return "output \(path) is one of the app's own files; choose another -o"

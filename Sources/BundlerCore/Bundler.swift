@@ -87,6 +87,10 @@ public struct Bundler {
     /// app (69 MB archive): 8 MiB frames 45.03 MB output, 164 MB peak RSS; 2 MiB 45.42 MB,
     /// 122 MB; 1 MiB 45.75 MB, 121 MB; 512 KiB 46.20 MB, 120 MB.
     static let appFrameSize = 2 << 20
+    /// Files from this size on are not read into memory but streamed into the output
+    /// (`FileSystem.streamed`), at the cost of reading them twice; smaller ones are
+    /// cheaper to hold than to read again.
+    static let streamedFileSize = 1 << 20
 
     let fs: FileSystem
     let toolkit: Toolkit
@@ -128,14 +132,23 @@ public struct Bundler {
         var fileSizes: [(String, Int)] = []
         var codeCaches: [String: [UInt8]]?
         for file in app.files {
-            let data = try fs.contents(of: file)
-            if data.count >= Format.trailerSize, Array(data.suffix(8)) == Format.trailerEndMagic {
+            let relative = Path.relative(file, to: app.root)
+            let entry: ArchiveEntry, ending: [UInt8]
+            // Code compiled here and addons parsed here are needed whole; other large
+            // files are read only while the output is written.
+            if let size = fs.size(of: file), size >= Self.streamedFileSize, !app.reachedCommonJS.contains(file), !file.hasSuffix(".node") {
+                let streamed = try fs.streamed(file)
+                (entry, ending) = (ArchiveEntry(path: relative, content: .streamed(streamed.bytes)), streamed.ending)
+            } else {
+                let data = try fs.contents(of: file)
+                (entry, ending) = (ArchiveEntry(path: relative, data: data), Array(data.suffix(8)))
+            }
+            if entry.size >= Format.trailerSize, ending == Format.trailerEndMagic {
                 app.diagnostics.append(Diagnostic(file: file, line: 1, message: "skipped: it is a bundled app itself"))
                 continue
             }
-            let relative = Path.relative(file, to: app.root)
-            entries.append(ArchiveEntry(path: relative, data: data))
-            fileSizes.append((relative, data.count))
+            entries.append(entry)
+            fileSizes.append((relative, entry.size))
         }
         // Compiling with node (0.1–0.2 s) overlaps with loading the runtime below.
         let compilation = toolkit.codeCacheScript == nil ? nil : Pending { [app, entries, toolkit] in
@@ -171,25 +184,31 @@ public struct Bundler {
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let archive = try ArchiveWriter.write(entries: entries, metadata: Array(try encoder.encode(metadata)))
-        // zstd level 9 in independent frames: measured on the TypeScript package (69 MB),
-        // 9.5 MB in 1.5 s of one core where zlib-9 gives 11.8 MB in 8.9 s, and it
-        // inflates about 4× faster at every start, on several threads.
-        let appCompressed = RuntimePack.compressFrames(archive, level: Self.appZstdLevel, frameSize: Self.appFrameSize)
-
-        let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,
-                                     uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
-                                     codec: runtime.codec)
-        let appSection = Section(offset: runtimeOffset + runtime.compressed.count, compressedSize: appCompressed.count,
-                                 uncompressedSize: archive.count, crc32: Checksum.crc32(appCompressed), codec: .zstd)
         var flags: Trailer.Flags = runtime.selfContained ? .selfContained : []
         if portable != nil { flags.insert(.portable) }
-        let trailer = Trailer(flags: flags, runtime: runtimeSection, app: appSection, runtimeDigest: runtime.digest)
         let record = portable?.record(launcherSize: launcher.count).encoded() ?? []
-        try OutputWriter.write([stage, launcher, baseLibraries, runtime.compressed, appCompressed, record, trailer.encoded()], to: output)
+        var appSize = 0
+        try OutputWriter.write(to: output) { file in
+            for part in [stage, launcher, baseLibraries, runtime.compressed] { try file.append(part) }
+            // zstd level 9 in independent frames: measured on the TypeScript package (69 MB),
+            // 9.5 MB in 1.5 s of one core where zlib-9 gives 11.8 MB in 8.9 s, and it
+            // inflates about 4× faster at every start, on several threads.
+            let app = FrameCompressor(level: Self.appZstdLevel, frameSize: Self.appFrameSize) { try file.append($0) }
+            try ArchiveWriter.stream(entries: entries, metadata: Array(try encoder.encode(metadata)), to: app.append)
+            try app.finish()
+            let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,
+                                         uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
+                                         codec: runtime.codec)
+            let appSection = Section(offset: runtimeOffset + runtime.compressed.count, compressedSize: app.outputSize,
+                                     uncompressedSize: app.inputSize, crc32: app.crc32, codec: .zstd)
+            let trailer = Trailer(flags: flags, runtime: runtimeSection, app: appSection, runtimeDigest: runtime.digest)
+            try file.append(record)
+            try file.append(trailer.encoded())
+            appSize = app.outputSize
+        }
 
         var result = BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
-                                  appSize: appCompressed.count, fileSizes: fileSizes,
+                                  appSize: appSize, fileSizes: fileSizes,
                                   codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
         result.portableSize = stage.count + baseLibraries.count + record.count
         return result
@@ -209,8 +228,13 @@ public struct Bundler {
     private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], toolkit: Toolkit) -> CodeCache.Compilation? {
         let reached = Set(app.reachedCommonJS.map { Path.relative($0, to: app.root) })
         let importers = Set(app.dynamicImporters.map { Path.relative($0, to: app.root) })
-        let files = entries.filter { $0.kind == .file && reached.contains($0.path) }.map {
-            (relative: $0.path, data: $0.data, wantsCache: !importers.contains($0.path) && CodeCache.wanted(size: $0.data.count))
+        // Reached CommonJS files are never streamed (`bundle`): their bytes are here.
+        let files = entries.compactMap { entry in
+            entry.bytes.flatMap { data in
+                entry.kind == .file && reached.contains(entry.path)
+                    ? (relative: entry.path, data: data, wantsCache: !importers.contains(entry.path) && CodeCache.wanted(size: data.count))
+                    : nil
+            }
         }
         return files.isEmpty ? CodeCache.Compilation() : CodeCache.compile(files, toolkit: toolkit)
     }

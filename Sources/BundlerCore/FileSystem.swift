@@ -1,9 +1,16 @@
+import Crypto
 import Foundation
+import PayloadFormat
 
 /// What the bundler needs from the disk. Tests use `InMemoryFileSystem`.
 public protocol FileSystem: Sendable {
     func kind(of path: String) -> FileKind?
     func contents(of path: String) throws -> [UInt8]
+    /// Passes the file's bytes to `body` in pieces of at most `pieceSize` bytes, so a
+    /// large file is never in memory whole; each piece is valid only during its call.
+    func read(_ path: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// The file's size in bytes (nil if it cannot be found).
+    func size(of path: String) -> Int?
     /// Names in a directory, sorted, so every walk is deterministic.
     func children(of path: String) throws -> [String]
 }
@@ -25,6 +32,26 @@ public struct LocalFileSystem: FileSystem {
         }
         defer { try? handle.close() }
         return Array(try handle.readToEnd() ?? Data())
+    }
+
+    public func read(_ path: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = Glibc.read(fd, buffer.baseAddress, pieceSize)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    public func size(of path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
     public func children(of path: String) throws -> [String] {
@@ -50,6 +77,12 @@ public struct InMemoryFileSystem: FileSystem {
         guard let data = files[path] else { throw BundleError.unreadable(path, "no such file") }
         return data
     }
+
+    public func read(_ path: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try contents(of: path).forEachPiece(of: pieceSize, body)
+    }
+
+    public func size(of path: String) -> Int? { files[path]?.count }
 
     public func children(of path: String) throws -> [String] {
         let prefix = path.hasSuffix("/") ? path : path + "/"
@@ -121,5 +154,50 @@ extension FileSystem {
         }
         walk(directory)
         return result
+    }
+}
+
+extension FileSystem {
+    /// A file as archive bytes that are read while the output is written
+    /// (`StreamedBytes`), so a large asset is never held in memory whole. It is read once
+    /// now for its digest (identical files are stored once) and its last bytes; the
+    /// second read checks that nothing changed in between.
+    func streamed(_ path: String) throws -> (bytes: StreamedBytes, ending: [UInt8]) {
+        let pieceSize = 1 << 20
+        func digest() throws -> (count: Int, digest: [UInt8], ending: [UInt8]) {
+            var hasher = SHA256()
+            var count = 0
+            var ending: [UInt8] = []
+            try read(path, pieceSize: pieceSize) { piece in
+                hasher.update(bufferPointer: piece)
+                count += piece.count
+                ending = Array((ending + piece.suffix(8)).suffix(8))
+            }
+            return (count, Array(hasher.finalize()), ending)
+        }
+        let first = try digest()
+        let bytes = StreamedBytes(count: first.count, identity: first.digest) { emit in
+            var hasher = SHA256()
+            var count = 0
+            try read(path, pieceSize: pieceSize) { piece in
+                hasher.update(bufferPointer: piece)
+                count += piece.count
+                guard count <= first.count else { throw BundleError.inputChanged(path) }
+                try emit(piece)
+            }
+            guard count == first.count, Array(hasher.finalize()) == first.digest else { throw BundleError.inputChanged(path) }
+        }
+        return (bytes, first.ending)
+    }
+}
+
+extension [UInt8] {
+    /// Hands the bytes to `body` in order, `size` at a time (the last piece may be shorter).
+    func forEachPiece(of size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try withUnsafeBytes { buffer in
+            for start in stride(from: 0, to: buffer.count, by: size) {
+                try body(UnsafeRawBufferPointer(rebasing: buffer[start..<Swift.min(start + size, buffer.count)]))
+            }
+        }
     }
 }

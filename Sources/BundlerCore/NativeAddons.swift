@@ -26,8 +26,9 @@ enum NativeAddons {
     static func pack(_ entries: inout [ArchiveEntry], root: String, toolkit: Toolkit, diagnostics: inout [Diagnostic]) throws {
         var addons: [(index: Int, object: ELFObject)] = []
         for (index, entry) in entries.enumerated() where entry.kind == .file && entry.path.hasSuffix(".node") {
-            guard entry.data.starts(with: [0x7f, 0x45, 0x4c, 0x46]),
-                  let object = try? ELFObject.parse(entry.data, path: root + "/" + entry.path) else { continue }
+            // The bundler holds .node files in memory (never `streamed`): their bytes are here.
+            guard let data = entry.bytes, data.starts(with: [0x7f, 0x45, 0x4c, 0x46]),
+                  let object = try? ELFObject.parse(data, path: root + "/" + entry.path) else { continue }
             addons.append((index, object))
         }
         guard !addons.isEmpty else { return }
@@ -91,8 +92,11 @@ enum NativeAddons {
     static func digest(of entries: [ArchiveEntry]) -> [UInt8] {
         var hasher = SHA256()
         for entry in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
-            hasher.update(data: Array("\(entry.kind.rawValue) \(entry.path) \(entry.data.count)\n".utf8))
-            hasher.update(data: entry.data)
+            hasher.update(data: Array("\(entry.kind.rawValue) \(entry.path) \(entry.size)\n".utf8))
+            switch entry.content {
+            case .bytes(let bytes): hasher.update(data: bytes)
+            case .streamed(let streamed): hasher.update(data: streamed.identity)  // a digest of its bytes
+            }
         }
         return Array(hasher.finalize())
     }

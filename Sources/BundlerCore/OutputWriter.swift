@@ -6,23 +6,21 @@ import PayloadFormat
 /// nothing behind.
 enum OutputWriter {
     static func write(_ parts: [[UInt8]], to path: String, mode: mode_t = 0o755) throws {
+        try write(to: path, mode: mode) { file in
+            for part in parts { try file.append(part) }
+        }
+    }
+
+    /// `body` appends the output's bytes in order; nothing appears at `path` unless it
+    /// returns. Bytes go to the disk as they come, so the output is never in memory whole.
+    static func write(to path: String, mode: mode_t = 0o755, _ body: (OutputFile) throws -> Void) throws {
         let directory = Path.dirname(path)
         var template = Array((directory + "/.\(Path.basename(path)).bundle-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         do {
-            for part in parts {
-                try part.withUnsafeBytes { buffer in
-                    var offset = 0
-                    while offset < buffer.count {
-                        let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                        if written < 0 && errno == EINTR { continue }
-                        guard written > 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
-                        offset += written
-                    }
-                }
-            }
+            try body(OutputFile(fd: fd, path: path))
             guard fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
             close(fd)
             guard rename(temporary, path) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
@@ -30,6 +28,34 @@ enum OutputWriter {
             close(fd)
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// The output being written (`write(to:)`): bytes are appended in order.
+    final class OutputFile {
+        let fd: Int32
+        /// The final path, for error messages.
+        let path: String
+        private(set) var size = 0
+
+        init(fd: Int32, path: String) {
+            self.fd = fd
+            self.path = path
+        }
+
+        func append(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { try append($0) }
+        }
+
+        func append(_ buffer: UnsafeRawBufferPointer) throws {
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+                offset += written
+            }
+            size += buffer.count
         }
     }
 

@@ -191,20 +191,14 @@ public struct RuntimePack: Sendable {
         return "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_dev):\(info.st_ino)"
     }
 
-    /// zstd frames of `frameSize` input bytes, compressed on all cores. The frames do
-    /// not depend on each other or on the number of cores: same input, same bytes.
+    /// zstd frames of `frameSize` input bytes (`FrameCompressor`), in memory.
     static func compressFrames(_ archive: [UInt8], level: Int32 = zstdLevel, frameSize: Int = frameSize) -> [UInt8] {
-        let count = max(1, (archive.count + frameSize - 1) / frameSize)
-        let frames = FrameResults(count: count)
-        archive.withUnsafeBytes { buffer in
-            let shared = SendableBuffer(buffer: buffer)
-            DispatchQueue.concurrentPerform(iterations: count) { index in
-                let start = index * frameSize
-                let slice = UnsafeRawBufferPointer(rebasing: shared.buffer[start..<min(start + frameSize, shared.buffer.count)])
-                frames.set(index, ZstdWriter.compress(slice, level: level))
-            }
-        }
-        return frames.joined()
+        var out: [UInt8] = []
+        let compressor = FrameCompressor(level: level, frameSize: frameSize) { out.append(contentsOf: $0) }
+        // Appending to an array cannot fail.
+        try! archive.withUnsafeBytes { try compressor.append($0) }
+        try! compressor.finish()
+        return out
     }
 
     static func archive(entries: [ArchiveEntry], loadOrder: [String]) throws -> [UInt8] {
@@ -214,47 +208,6 @@ public struct RuntimePack: Sendable {
     static func make(archive: [UInt8], compressed: [UInt8], codec: Codec, selfContained: Bool) -> RuntimePack {
         RuntimePack(compressed: compressed, uncompressedSize: archive.count,
                     digest: Array(SHA256.hash(data: compressed)), selfContained: selfContained, codec: codec)
-    }
-}
-
-/// zstd compression (the launcher only reads zstd: `PayloadFormat.Zstd`).
-enum ZstdWriter {
-    /// Compresses `input` as one frame that records its content size, so readers can
-    /// size their output and inflate frames in parallel. Concatenated frames are one
-    /// valid zstd stream. Deterministic for a given libzstd version and level.
-    static func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
-        guard let context = ZSTD_createCCtx() else { fatalError("zstd: out of memory") }
-        defer { ZSTD_freeCCtx(context) }
-        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-        let written = output.withUnsafeMutableBytes { destination in
-            ZSTD_compressCCtx(context, destination.baseAddress, destination.count, input.baseAddress, input.count, level)
-        }
-        precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
-        output.removeSubrange(written...)
-        return output
-    }
-}
-
-private struct SendableBuffer: @unchecked Sendable {
-    let buffer: UnsafeRawBufferPointer
-}
-
-private final class FrameResults: @unchecked Sendable {
-    private var frames: [[UInt8]]
-    private let lock = NSLock()
-
-    init(count: Int) { frames = Array(repeating: [], count: count) }
-
-    func set(_ index: Int, _ frame: [UInt8]) {
-        lock.lock()
-        frames[index] = frame
-        lock.unlock()
-    }
-
-    func joined() -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(frames.joined())
     }
 }
 

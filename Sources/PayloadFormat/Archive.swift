@@ -2,24 +2,85 @@
 public struct ArchiveEntry: Equatable, Sendable {
     public var path: String
     public var kind: EntryKind
-    public var data: [UInt8]
+    public var content: Content
+
+    public enum Content: Equatable, Sendable {
+        case bytes([UInt8])
+        /// Read only while the archive is written (`ArchiveWriter.stream`), so a large
+        /// file is never held in memory whole.
+        case streamed(StreamedBytes)
+    }
 
     public init(path: String, kind: EntryKind = .file, data: [UInt8]) {
+        self.init(path: path, kind: kind, content: .bytes(data))
+    }
+
+    public init(path: String, kind: EntryKind = .file, content: Content) {
         self.path = path
         self.kind = kind
-        self.data = data
+        self.content = content
+    }
+
+    /// The bytes of an entry held in memory; nil for a streamed one.
+    public var bytes: [UInt8]? {
+        if case .bytes(let bytes) = content { bytes } else { nil }
+    }
+
+    public var size: Int {
+        switch content {
+        case .bytes(let bytes): bytes.count
+        case .streamed(let streamed): streamed.count
+        }
+    }
+}
+
+/// Entry bytes that come from elsewhere (a large file), a piece at a time.
+public struct StreamedBytes: Equatable, Sendable {
+    public let count: Int
+    /// Equal for equal bytes and different otherwise (a digest), so identical files
+    /// are stored once without being compared.
+    public let identity: [UInt8]
+    /// Passes the bytes to `emit` in order, `count` in all; each piece is valid only
+    /// during its call.
+    public let produce: @Sendable (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
+    public init(count: Int, identity: [UInt8],
+                produce: @escaping @Sendable (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+        self.count = count
+        self.identity = identity
+        self.produce = produce
+    }
+
+    public static func == (a: StreamedBytes, b: StreamedBytes) -> Bool {
+        a.count == b.count && a.identity == b.identity
     }
 }
 
 public enum ArchiveWriter {
-    /// Serializes entries sorted by path, so the same files always give the same bytes.
-    /// Paths must be unique and valid (`validate`). Entries with the same bytes share them.
+    /// The archive in memory (`stream` writes the same bytes a piece at a time).
     public static func write(entries: [ArchiveEntry], metadata: [UInt8]) throws(FormatError) -> [UInt8] {
+        var out: [UInt8] = []
+        do {
+            try stream(entries: entries, metadata: metadata) { out.append(contentsOf: $0) }
+        } catch let error as FormatError {
+            throw error
+        } catch {
+            throw .corrupt("an entry could not be read: \(error)")
+        }
+        return out
+    }
+
+    /// Serializes entries sorted by path, so the same files always give the same bytes,
+    /// handing them to `sink` in order; streamed entries are read only now. Paths must be
+    /// unique and valid (`validate`). Entries with the same bytes share them. Errors of
+    /// streamed entries and of `sink` pass through.
+    public static func stream(entries: [ArchiveEntry], metadata: [UInt8],
+                              to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let sorted = entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         for (index, entry) in sorted.enumerated() {
             try validate(path: entry.path, kind: entry.kind)
             if index > 0, sorted[index - 1].path == entry.path {
-                throw .corrupt("duplicate path \(entry.path)")
+                throw FormatError.corrupt("duplicate path \(entry.path)")
             }
         }
         let recordsSize = sorted.reduce(0) { $0 + Format.entryRecordSize + $1.path.utf8.count }
@@ -32,26 +93,53 @@ public enum ArchiveWriter {
         out.append(UInt32(metadata.count))
         out.append(metadata)
         // Identical files (license texts, copies of one module in two packages) are stored once.
-        var stored: [[UInt8]: Int] = [:]
-        var unique: [[UInt8]] = []
+        var stored: [SameBytes: Int] = [:]
+        var unique: [ArchiveEntry] = []
         for entry in sorted {
             var offset = dataOffset
-            if let earlier = stored[entry.data] {
+            let key = SameBytes(entry.content)
+            if let earlier = stored[key] {
                 offset = earlier
-            } else if !entry.data.isEmpty {
-                stored[entry.data] = dataOffset
-                unique.append(entry.data)
-                dataOffset += entry.data.count
+            } else if entry.size > 0 {
+                stored[key] = dataOffset
+                unique.append(entry)
+                dataOffset += entry.size
             }
             out.append(entry.kind.rawValue)
             out.appendZeros(3)
             out.append(UInt32(entry.path.utf8.count))
             out.append(UInt64(offset))
-            out.append(UInt64(entry.data.count))
+            out.append(UInt64(entry.size))
             out.append(Array(entry.path.utf8))
         }
-        for data in unique { out.append(data) }
-        return out.bytes
+        try out.bytes.withUnsafeBytes(sink)
+        for entry in unique {
+            switch entry.content {
+            case .bytes(let bytes):
+                try bytes.withUnsafeBytes(sink)
+            case .streamed(let streamed):
+                var produced = 0
+                try streamed.produce { piece in
+                    produced += piece.count
+                    guard produced <= streamed.count else { throw FormatError.corrupt("\(entry.path) grew while it was written") }
+                    try sink(piece)
+                }
+                guard produced == streamed.count else { throw FormatError.corrupt("\(entry.path) shrank while it was written") }
+            }
+        }
+    }
+
+    /// What makes two entries' bytes the same: the bytes held, or a streamed identity.
+    private enum SameBytes: Hashable {
+        case bytes([UInt8])
+        case streamed(count: Int, identity: [UInt8])
+
+        init(_ content: ArchiveEntry.Content) {
+            switch content {
+            case .bytes(let bytes): self = .bytes(bytes)
+            case .streamed(let streamed): self = .streamed(count: streamed.count, identity: streamed.identity)
+            }
+        }
     }
 
     /// Relative paths with no empty, "." or ".." parts, so no entry can name a place

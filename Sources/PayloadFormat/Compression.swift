@@ -3,8 +3,10 @@ import CZstd
 import Glibc
 
 public enum Checksum {
-    public static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt = CZlib.crc32(0, nil, 0)
+    /// `continuing` is the CRC-32 of the bytes before these, so a stream can be
+    /// checksummed a piece at a time.
+    public static func crc32(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+        var crc = UInt(previous)
         var rest = bytes
         // zlib takes 32-bit lengths.
         while !rest.isEmpty {

@@ -22,6 +22,49 @@ import Testing
         #expect(try bytes(one) == bytes(two))
     }
 
+    /// A large asset is streamed into the output, not held in memory: bundling it takes
+    /// no more memory than bundling the same app with a small one, and the app reads
+    /// every byte of it back.
+    @Test func aLargeFileIsBundledWithoutHoldingItInMemory() throws {
+        let fixture = try Fixture([
+            "app.js": """
+                const hash = require('crypto').createHash('sha256');
+                let size = 0;
+                require('fs').createReadStream(require('path').join(__dirname, 'media/big.bin'))
+                  .on('data', (chunk) => { size += chunk.length; hash.update(chunk); })
+                  .on('end', () => console.log(size, hash.digest('hex')));
+                """,
+            "package.json": #"{ "name": "media-server" }"#,
+        ])
+        let big = fixture.directory + "/media/big.bin"
+        func bundlePeak(_ name: String) throws -> (output: String, peak: Int) {
+            let output = try fixture.scratchDirectory(name) + "/app"
+            let log = output + ".log"
+            let result = try runMeasuringMemory(Tools.bundle, [fixture.directory + "/app.js", "-o", output, "--quiet"], log: log)
+            #expect(result.status == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            return (output, result.peakBytes)
+        }
+        try fixture.write("media/big.bin", "a small asset")
+        let small = try bundlePeak("small")
+
+        // 200 MB that do not compress, written a megabyte at a time.
+        let size = 200 << 20
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        FileManager.default.createFile(atPath: big, contents: nil)
+        let writer = try #require(FileHandle(forWritingAtPath: big))
+        for _ in 0..<(size >> 20) { try writer.write(contentsOf: try #require(try random.read(upToCount: 1 << 20))) }
+        try writer.close()
+        let expected = try fixture.node("app.js")
+        #expect(expected.stdout.hasPrefix("\(size) "))
+        let large = try bundlePeak("large")
+        // Holding the file even once would add 200 MB; streaming adds a few frames.
+        #expect(large.peak < small.peak + 64 << 20, "peak \(large.peak >> 20) MB with the large file, \(small.peak >> 20) MB without")
+
+        try fixture.removeSource()
+        let actual = try run(large.output, in: try fixture.scratchDirectory("cwd"))
+        #expect(actual.status == 0 && actual.stdout == expected.stdout, "\(actual)")
+    }
+
     /// Damage anywhere in the payload or trailer: one line, exit 65, and the app never runs.
     @Test(arguments: ["truncate", "flip-app", "flip-trailer", "append"])
     func damagedOutputsAreRefused(damage: String) throws {

@@ -154,3 +154,33 @@ func expectSameAsNode(_ fixture: Fixture, entry: String = "app.js", arguments: [
     #expect(actual.status == expected.status, "exit status differs: \(actual)", sourceLocation: sourceLocation)
     return (expected, actual)
 }
+
+/// Runs a program to completion (stdout and stderr to `log`) and returns its exit
+/// status and peak resident memory in bytes, from wait4's resource usage, which
+/// `Process` does not report.
+func runMeasuringMemory(_ executable: String, _ arguments: [String], log: String,
+                        timeout: TimeInterval = 300) throws -> (status: Int32, peakBytes: Int) {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard spawned == 0 else { throw FixtureError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    let deadline = Date().addingTimeInterval(timeout)
+    while wait4(pid, &status, WNOHANG, &usage) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            _ = wait4(pid, &status, 0, &usage)
+            throw FixtureError("\(executable) \(arguments) did not finish within \(timeout) s")
+        }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    let exited = status & 0x7f == 0
+    return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), usage.ru_maxrss * 1024)
+}

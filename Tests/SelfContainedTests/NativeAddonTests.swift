@@ -231,7 +231,7 @@ struct NativeAddonTests {
             #expect(libraries == [".bundle-native/lib/libexpat.so.1", ".bundle-native/lib/libsqlite3.so.0"], "\(runtime)")
             let index = try #require(entries.first { $0.kind == .nativeIndex })
             #expect(index.path == NativeIndex.path)
-            let decoded = try index.data.withUnsafeBytes { try NativeIndex(decoding: $0) }
+            let decoded = try #require(index.bytes).withUnsafeBytes { try NativeIndex(decoding: $0) }
             #expect(Set(decoded.libraries) == Set(libraries))
             #expect(decoded.digest == NativeAddons.digest(of: entries.filter { $0.kind == .addon || $0.kind == .library }))
         }
