@@ -13,7 +13,9 @@
 // the module.register() fallback ({ role: 'hooks' }, see "ES modules"). The launcher's
 // also carries ensureArchive(offset, length) when it inflates the archive on first use
 // (Sources/Launcher/LazyArchive.swift): bytes outside the index may be read only after
-// it returned for them. Threads get a whole archive (sharedArchive()).
+// it returned for them. Threads get a whole archive (sharedArchive()). With it comes
+// releaseArchive(offset, length, passedOffset, passedLength), which gives back the
+// memory of a file's bytes once they were copied out (see `giveBack`).
 //
 // It shows the app's files, read-only, under VIRTUAL_ROOT to node's CommonJS and ES
 // module loaders and to the `fs` module, then runs the entry the way `node app.js`
@@ -25,6 +27,7 @@ const FILE = 'file';
 const DIRECTORY = 'directory';
 const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
 const ensureArchive = launch.ensureArchive ?? (() => {});
+const releaseArchive = launch.releaseArchive ?? (() => {});
 
 const fs = internalRequire('fs');
 const path = internalRequire('path');
@@ -37,6 +40,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 let systemErrorMap = null; // errno -> [code, description], made on the first error
 let sharedArchiveBuffer = null; // see sharedArchive()
 const sourcesRead = new Map(); // virtual path -> the text fs last read of it, for files with a code cache
+const COPY_PIECE = 8 << 20; // see copyOut
 const WORKER_ENVIRONMENT_KEY = 'bundle:archive'; // see "Worker threads"
 
 const app = parseArchive(archive);
@@ -265,6 +269,29 @@ function createVirtualFs(buffer, files) {
     ensureArchive(file.offset, file.size);
     return Buffer.from(buffer, file.offset, file.size);
   };
+  // Bytes [start, end) of a file, the same way.
+  const slice = (file, start, end) => {
+    ensureArchive(file.offset + start, end - start);
+    return Buffer.from(buffer, file.offset + start, end - start);
+  };
+  // Once bytes [start, end) of a file were copied out, the launcher may give back the
+  // memory of the whole frames they completed: an app streaming a 200 MB asset keeps a
+  // frame of it, as node keeps a read buffer, and reading it whole leaves one copy, the
+  // app's. Not once threads share the archive: they read it without asking.
+  const giveBack = (file, start = 0, end = file.size) => {
+    if (sharedArchiveBuffer === null) releaseArchive(file.offset, file.size, file.offset + start, end - start);
+  };
+  // A copy of bytes [start, end) of a file, made a piece at a time and each piece given
+  // back, so reading a large file whole holds it once, as node does.
+  const copyOut = (file, start = 0, end = file.size) => {
+    const copy = Buffer.allocUnsafe(end - start);
+    for (let at = start; at < end; at += COPY_PIECE) {
+      const stop = Math.min(end, at + COPY_PIECE);
+      copy.set(slice(file, at, stop), at - start);
+      giveBack(file, at, stop);
+    }
+    return copy;
+  };
 
   return {
     find: nodeAt,
@@ -272,6 +299,9 @@ function createVirtualFs(buffer, files) {
     isDirectory: (p) => nodeAt(p)?.kind === DIRECTORY,
     lookup,
     contents,
+    slice,
+    giveBack,
+    copyOut,
     stat: (p, shown = p, syscall = 'stat') => statsOf(lookup(p, shown, syscall)),
     statsOf,
     readFile(p, shown = p) {
@@ -401,9 +431,15 @@ function patchFs(vfs) {
     readFile(target, [, options]) {
       const { encoding, flag = 'r' } = typeof options === 'string' ? { encoding: options } : options ?? {};
       if (isWriteFlag(flag)) throw systemError('EROFS', 'open', target.shown);
-      const bytes = target.fd === undefined ? vfs.readFile(target.path, target.shown) : readRest(target);
-      if (!encoding || encoding === 'buffer') return Buffer.from(bytes);
-      const text = bytes.toString(encoding);
+      // On an fd, readFile reads from where the fd is, like read(2).
+      const file = target.fd === undefined ? vfs.lookup(target.path, target.shown, 'open') : target.node;
+      if (file.kind !== FILE) throw systemError('EISDIR', 'read');
+      const start = target.fd === undefined ? 0 : Math.min(target.position, file.size);
+      if (target.fd !== undefined) target.position = Math.max(target.position, file.size);
+      if (!encoding || encoding === 'buffer') return vfs.copyOut(file, start);
+      // Decoding copies: the archive's bytes can go once the text is made.
+      const text = vfs.slice(file, start, file.size).toString(encoding);
+      vfs.giveBack(file, start);
       if (target.fd === undefined && app.codeCaches.has(target.path)) sourcesRead.set(target.path, text);
       return text;
     },
@@ -448,6 +484,7 @@ function patchFs(vfs) {
       if (dest !== null || source === null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
       const flag = mode & fs.constants.COPYFILE_EXCL ? 'wx' : 'w';
       writeRealFile(shown[1], Buffer.from(vfs.readFile(source.path, source.shown)), { flag });
+      vfs.giveBack(vfs.lookup(source.path, source.shown, 'copyfile'));
     },
   };
 
@@ -465,21 +502,14 @@ function patchFs(vfs) {
     return encoding === 'buffer' ? Buffer.from(target.path) : target.path;
   }
 
-  // readFile on an fd reads from where the fd is, like read(2).
-  function readRest(file) {
-    if (file.node.kind !== FILE) throw systemError('EISDIR', 'read');
-    const rest = vfs.contents(file.node).subarray(file.position);
-    file.position += rest.length;
-    return rest;
-  }
-
   function readFromFile(file, { buffer, offset, length, position }) {
     if (file.node.kind !== FILE) throw systemError('EISDIR', 'read');
-    const data = vfs.contents(file.node);
     const sequential = position === null || position === undefined || position === -1;
     const start = sequential ? file.position : Number(position);
-    const count = Math.max(0, Math.min(length, data.length - start));
-    new Uint8Array(buffer.buffer, buffer.byteOffset + offset, count).set(data.subarray(start, start + count));
+    const count = Math.max(0, Math.min(length, file.node.size - start));
+    if (count === 0) return 0;
+    new Uint8Array(buffer.buffer, buffer.byteOffset + offset, count).set(vfs.slice(file.node, start, start + count));
+    vfs.giveBack(file.node, start, start + count);
     if (sequential) file.position += count;
     return count;
   }

@@ -41,19 +41,47 @@ void PrintErrors(const std::vector<std::string>& errors) {
   for (const std::string& error : errors) std::fprintf(stderr, "bundle: %s\n", error.c_str());
 }
 
+// Reads info[first], info[first + 1] as an archive range (offset, length): false when
+// they are not sizes whose sum is exact in a double (2^53).
+bool ArchiveRange(const v8::FunctionCallbackInfo<Value>& info, int first, size_t* offset, size_t* length) {
+  const double start = info[first]->IsNumber() ? info[first].As<v8::Number>()->Value() : -1;
+  const double count = info[first + 1]->IsNumber() ? info[first + 1].As<v8::Number>()->Value() : -1;
+  constexpr double kLimit = 9007199254740992.0;  // 2^53: every such double is an exact size_t
+  if (!(start >= 0 && count >= 0 && start + count <= kLimit)) return false;
+  *offset = static_cast<size_t>(start);
+  *length = static_cast<size_t>(count);
+  return true;
+}
+
 // ensureArchive(offset, length): makes those bytes of the archive readable (see
 // bundle_embed_options.ensure_archive), or throws.
 void EnsureArchive(const v8::FunctionCallbackInfo<Value>& info) {
   Isolate* isolate = info.GetIsolate();
   auto ensure = reinterpret_cast<int (*)(size_t, size_t)>(info.Data().As<v8::External>()->Value());
-  const double offset = info[0]->IsNumber() ? info[0].As<v8::Number>()->Value() : -1;
-  const double length = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : -1;
-  constexpr double kLimit = 9007199254740992.0;  // 2^53: every such double is an exact size_t
-  if (!(offset >= 0 && length >= 0 && offset + length <= kLimit) ||
-      ensure(static_cast<size_t>(offset), static_cast<size_t>(length)) != 0) {
+  size_t offset, length;
+  if (!ArchiveRange(info, 0, &offset, &length) || ensure(offset, length) != 0) {
     isolate->ThrowException(v8::Exception::Error(
         String::NewFromUtf8Literal(isolate, "bundle: the app archive is damaged (part of it does not inflate)")));
   }
+}
+
+// releaseArchive(offset, length, passedOffset, passedLength): see
+// bundle_embed_options.release_archive. Arguments that are not ranges are ignored.
+void ReleaseArchive(const v8::FunctionCallbackInfo<Value>& info) {
+  auto release = reinterpret_cast<void (*)(size_t, size_t, size_t, size_t)>(info.Data().As<v8::External>()->Value());
+  size_t offset, length, passed_offset, passed_length;
+  if (ArchiveRange(info, 0, &offset, &length) && ArchiveRange(info, 2, &passed_offset, &passed_length)) {
+    release(offset, length, passed_offset, passed_length);
+  }
+}
+
+// Sets object[name] to a function calling `callback` with `data` (a C function pointer).
+bool SetFunction(Local<Context> context, Local<v8::Object> object, Local<String> name,
+                 v8::FunctionCallback callback, void* data) {
+  Isolate* isolate = context->GetIsolate();
+  Local<Function> function;
+  return Function::New(context, callback, v8::External::New(isolate, data)).ToLocal(&function) &&
+         !object->Set(context, name, function).IsNothing();
 }
 
 // Compiles the bootstrap as a function of (process, internalRequire, archive) and calls
@@ -92,11 +120,12 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
   Local<Value> launch = v8::Undefined(isolate);
   if (options.ensure_archive != nullptr) {
     Local<v8::Object> object = v8::Object::New(isolate);
-    Local<Function> ensure;
-    if (!Function::New(context, EnsureArchive, v8::External::New(isolate, reinterpret_cast<void*>(options.ensure_archive)))
-             .ToLocal(&ensure) ||
-        object->Set(context, String::NewFromUtf8Literal(isolate, "role"), String::NewFromUtf8Literal(isolate, "main")).IsNothing() ||
-        object->Set(context, String::NewFromUtf8Literal(isolate, "ensureArchive"), ensure).IsNothing()) {
+    if (object->Set(context, String::NewFromUtf8Literal(isolate, "role"), String::NewFromUtf8Literal(isolate, "main")).IsNothing() ||
+        !SetFunction(context, object, String::NewFromUtf8Literal(isolate, "ensureArchive"), EnsureArchive,
+                     reinterpret_cast<void*>(options.ensure_archive)) ||
+        (options.release_archive != nullptr &&
+         !SetFunction(context, object, String::NewFromUtf8Literal(isolate, "releaseArchive"), ReleaseArchive,
+                      reinterpret_cast<void*>(options.release_archive)))) {
       return {};
     }
     launch = object;

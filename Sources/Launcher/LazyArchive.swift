@@ -22,9 +22,12 @@ final class LazyArchive: @unchecked Sendable {
 
     /// Nil when the section is not a multi-frame zstd stream (then inflate it whole).
     init?(_ section: Section, of image: SelfImage) throws(LauncherError) {
-        guard section.codec == .zstd, let found = try? Zstd.frames(image.compressed(section)), found.count > 1 else { return nil }
-        let source = try image.checkedCompressed(section, name: "app")
-        Self.release(source)
+        // An app should not carry its compressed archive in its memory: both walks over
+        // it drop what they read (the kernel maps pages around each one touched, so even
+        // reading frame headers would map much of it).
+        guard section.codec == .zstd, let found = try? Zstd.frames(image.compressed(section), walked: SelfImage.dropPages),
+              found.count > 1 else { return nil }
+        let source = try image.checkedCompressed(section, name: "app", droppingPages: true)
         var frames: [(input: Range<Int>, output: Range<Int>)] = []
         var offset = 0
         for frame in found {
@@ -68,29 +71,38 @@ final class LazyArchive: @unchecked Sendable {
                     return false
                 }
                 inflated[index] = true
-                Self.release(UnsafeRawBufferPointer(rebasing: input[frame.input]))
+                SelfImage.dropPages(UnsafeRawBufferPointer(rebasing: input[frame.input]))
             }
             index += 1
         }
         return true
     }
 
+    /// Gives back the memory of the frames that lie wholly inside `file` and end inside
+    /// `passed` (bytes a reader has just gone past), so an app that streams a large
+    /// asset holds a frame of it at a time, not all of it. They are inflated again if
+    /// read again. Only for bytes no one holds a view of (the bootstrap copies what it
+    /// hands to the app, and stops releasing once threads share the archive).
+    func release(_ file: Range<Int>, passed: Range<Int>) {
+        guard file.lowerBound >= 0, file.upperBound <= bytes.count else { return }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        for (index, frame) in frames.enumerated() where inflated[index] && frame.output.lowerBound >= file.lowerBound
+            && frame.output.upperBound <= file.upperBound && passed.lowerBound < frame.output.upperBound
+            && frame.output.upperBound <= passed.upperBound {
+            // Whole pages only (the bundler's frames are): they read as zeros until
+            // inflated again, and a page shared with the next frame must stay.
+            guard frame.output.lowerBound % SelfImage.pageSize == 0,
+                  frame.output.upperBound % SelfImage.pageSize == 0 || frame.output.upperBound == bytes.count else { continue }
+            madvise(UnsafeMutableRawPointer(mutating: bytes.baseAddress! + frame.output.lowerBound), frame.output.count, MADV_DONTNEED)
+            inflated[index] = false
+        }
+    }
+
     func ensure(_ data: UnsafeRawBufferPointer) -> Bool {
         guard let start = data.baseAddress, let base = bytes.baseAddress else { return data.isEmpty }
         let offset = start - base
         return ensure(offset..<offset + data.count)
-    }
-
-    /// Drops the pages of `bytes` (of the mapped executable, so read again from the file
-    /// if ever needed) from this process's memory: checking the section's checksum reads
-    /// all of it, and an app should not carry its compressed archive in its RSS.
-    private static func release(_ bytes: UnsafeRawBufferPointer) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard let start = bytes.baseAddress, bytes.count >= page else { return }
-        let first = (Int(bitPattern: start) + page - 1) / page * page
-        let end = (Int(bitPattern: start) + bytes.count) / page * page
-        guard end > first else { return }
-        madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
     }
 
     /// The header, the metadata and the entry records (what `ArchiveReader` reads).

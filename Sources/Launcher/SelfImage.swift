@@ -39,11 +39,33 @@ struct SelfImage {
     }
 
     /// A section's compressed bytes, once their checksum matched.
-    func checkedCompressed(_ section: Section, name: String) throws(LauncherError) -> UnsafeRawBufferPointer {
+    /// `droppingPages`: each piece is dropped from memory once checked (`dropPages`), so
+    /// a large section never sits in the process's memory whole.
+    func checkedCompressed(_ section: Section, name: String, droppingPages: Bool = false) throws(LauncherError) -> UnsafeRawBufferPointer {
         let source = compressed(section)
-        guard Checksum.crc32(source) == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
+        var crc: UInt32 = 0
+        let piece = droppingPages ? 8 << 20 : max(source.count, 1)
+        for start in stride(from: 0, to: source.count, by: piece) {
+            let checked = UnsafeRawBufferPointer(rebasing: source[start..<min(start + piece, source.count)])
+            crc = Checksum.crc32(checked, continuing: crc)
+            if droppingPages { Self.dropPages(checked) }
+        }
+        guard crc == section.crc32 else { throw .damaged("\(name) section checksum mismatch") }
         return source
     }
+
+    /// Drops the whole pages of `bytes` (of this mapped executable, so read again from the
+    /// file if ever needed) from the process's memory.
+    static func dropPages(_ bytes: UnsafeRawBufferPointer) {
+        let page = pageSize
+        guard let start = bytes.baseAddress, bytes.count >= page else { return }
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes.count) / page * page
+        guard end > first else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
+    }
+
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// Checks and inflates a section into memory that lives as long as the process
     /// unless the caller deallocates it.

@@ -50,6 +50,10 @@ func launch() throws(LauncherError) -> Int32 {
         options.ensure_archive = { offset, length in
             LazyArchive.current?.ensure(Int(offset)..<Int(offset) + Int(length)) == true ? 0 : -1
         }
+        options.release_archive = { offset, length, passedOffset, passedLength in
+            LazyArchive.current?.release(Int(offset)..<Int(offset) + Int(length),
+                                         passed: Int(passedOffset)..<Int(passedOffset) + Int(passedLength))
+        }
     }
     options.snapshot_blob = runtime.snapshot.map { UnsafePointer(strdup($0)!) }
     options.override_load_environment = launcher_override_load_environment

@@ -106,8 +106,10 @@ public enum Zstd {
     public static var libraryVersion: String { String(ZSTD_versionNumber()) }
 
     /// The frames of a zstd stream: where each lies in the input and how many bytes it
-    /// inflates to. Every frame must record its content size.
-    public static func frames(_ input: UnsafeRawBufferPointer) throws(FormatError) -> [(input: Range<Int>, size: Int)] {
+    /// inflates to. Every frame must record its content size. `walked` gets each frame's
+    /// bytes once they were read (the launcher drops their pages from memory).
+    public static func frames(_ input: UnsafeRawBufferPointer,
+                              walked: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(FormatError) -> [(input: Range<Int>, size: Int)] {
         var frames: [(input: Range<Int>, size: Int)] = []
         var offset = 0
         while offset < input.count {
@@ -121,6 +123,7 @@ public enum Zstd {
                 throw .corrupt("zstd frame at byte \(offset) has no content size")
             }
             frames.append((offset..<offset + length, Int(size)))
+            walked(UnsafeRawBufferPointer(rebasing: rest[..<length]))
             offset += length
         }
         return frames

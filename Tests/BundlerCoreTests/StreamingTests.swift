@@ -20,7 +20,8 @@ import Testing
             #expect(compressor.crc32 == Checksum.crc32(out))
         }
         #expect(try Codec.zstd.decompress(whole, uncompressedSize: input.count) == input)
-        #expect(try Zstd.frames(whole.withUnsafeBytes { UnsafeRawBufferPointer($0) }).count == (input.count + (64 << 10) - 1) / (64 << 10))
+        let frames = try whole.withUnsafeBytes { buffer throws(FormatError) in try Zstd.frames(buffer) }
+        #expect(frames.count == (input.count + (64 << 10) - 1) / (64 << 10))
     }
 
     @Test func emptyInputIsOneEmptyFrame() throws {

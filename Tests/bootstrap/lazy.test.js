@@ -1,8 +1,10 @@
 'use strict';
 // The archive inflated on first use (Sources/Launcher/LazyArchive.swift): the launcher
 // hands the bootstrap an archive whose file data is there only once ensureArchive was
-// called for it. run-archive.js --lazy leaves everything else zero, so any read the
-// bootstrap does not announce gives wrong bytes and these runs differ from node's.
+// called for it, and its memory may be given back (releaseArchive) once the bootstrap
+// copied it out. run-archive.js --lazy leaves everything else zero and zeroes what is
+// given back, so any read the bootstrap does not announce gives wrong bytes and these
+// runs differ from node's.
 
 const { describe, it } = require('node:test');
 const { assertSameAsNode } = require('./helpers.js');
@@ -25,13 +27,26 @@ const FILES = {
       const chunks = [];
       for await (const chunk of fs.createReadStream(at('notes.txt'), { encoding: 'utf8' })) chunks.push(chunk);
       console.log(chunks.join(''));
+      console.log(fs.readFileSync(at('notes.txt')).length, fs.readFileSync(at('notes.txt'), 'latin1').slice(0, 12));
+      // Larger than the bootstrap's copy piece: copied out and given back piece by piece.
+      const digest = (bytes) => require('crypto').createHash('sha256').update(bytes).digest('hex');
+      console.log(digest(fs.readFileSync(at('big.txt'))), digest(fs.readFileSync(at('big.txt'))));
+      const copy = path.join(require('os').tmpdir(), 'lazy-copy-' + process.pid);
+      fs.copyFileSync(at('notes.txt'), copy);
+      console.log(fs.readFileSync(copy, 'utf8') === fs.readFileSync(at('notes.txt'), 'utf8'));
+      fs.unlinkSync(copy);
       const worker = new Worker(at('worker.js'));
-      worker.on('message', (message) => console.log('worker:', message));
+      worker.on('message', (message) => {
+        console.log('worker:', message);
+        // Threads share the archive now: reading on must give nothing back.
+        console.log(fs.readFileSync(at('notes.txt'), 'utf8').length);
+      });
     })();
   `,
   'lib/helper.js': 'module.exports = () => "helper " + "x".repeat(3000).length;\n',
   'data.json': JSON.stringify({ name: 'data', filler: 'y'.repeat(5000) }),
   'notes.txt': 'first second third\n'.repeat(200),
+  'big.txt': Array.from({ length: 900000 }, (_, i) => `line ${i}\n`).join(''),
   'worker.js': `
     const fs = require('fs');
     require('worker_threads').parentPort.postMessage(fs.readFileSync(__dirname + '/notes.txt', 'utf8').length);

@@ -4,7 +4,8 @@
 //   node --expose-internals run-archive.js --archive <file> [args...]    runs an archive written earlier
 //   ... run-archive.js --lazy --archive <file> [args...]   the same, with the archive's file data missing
 //       until the bootstrap asks for it with ensureArchive, as when the launcher
-//       inflates the archive on first use (Sources/Launcher/LazyArchive.swift)
+//       inflates the archive on first use (Sources/Launcher/LazyArchive.swift), and
+//       gone again when it gives bytes back with releaseArchive
 // then calls Templates/bootstrap.js the way the launcher does, with the real process,
 // this file's `require` as internalRequire (--expose-internals lets it load node's
 // internal modules, as the launcher's does; without it the bootstrap takes its public
@@ -48,11 +49,21 @@ function lazyArchive(full, KIND) {
     cursor += 24 + pathLength;
   }
   copy(0, cursor);
+  let shared = false;
   const ensureArchive = (offset, length) => {
     if (!(offset >= 0 && length >= 0 && offset + length <= full.byteLength)) throw new Error('ensureArchive: out of range');
     copy(offset, length);
+    if (offset === 0 && length === full.byteLength) shared = true;
   };
-  return { archive: lazy, ensureArchive };
+  // Stricter than the launcher, which gives back only whole frames: every passed byte of
+  // the file is zeroed, so a later read that is not announced again shows up too.
+  const releaseArchive = (offset, length, passedOffset, passedLength) => {
+    if (shared) throw new Error('releaseArchive: threads share the archive, nothing may be given back');
+    const start = Math.max(offset, passedOffset);
+    const end = Math.min(offset + length, passedOffset + passedLength);
+    if (start < end) target.fill(0, start, end);
+  };
+  return { archive: lazy, ensureArchive, releaseArchive };
 }
 
 function main(argv) {
@@ -77,8 +88,8 @@ function main(argv) {
   process.argv.splice(1, process.argv.length - 1, ...userArgs);
   process.execArgv.splice(0, process.execArgv.length);
   if (lazy) {
-    const { archive: partial, ensureArchive } = lazyArchive(archive, KIND);
-    compileBootstrap()(process, require, partial, { role: 'main', ensureArchive });
+    const { archive: partial, ensureArchive, releaseArchive } = lazyArchive(archive, KIND);
+    compileBootstrap()(process, require, partial, { role: 'main', ensureArchive, releaseArchive });
   } else {
     compileBootstrap()(process, require, archive);
   }

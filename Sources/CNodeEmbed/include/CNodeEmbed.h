@@ -33,6 +33,11 @@ typedef struct bundle_embed_options {
     /// outside the archive, or damaged). Thread-safe. The bootstrap gets it as
     /// `ensureArchive`.
     int (*ensure_archive)(size_t offset, size_t length);
+    /// With ensure_archive: gives back the memory of the inflated bytes of the file at
+    /// [offset, offset + length) that a reader has gone past ([passed_offset,
+    /// passed_offset + passed_length)); they must be ensured again before the next read.
+    /// The bootstrap gets it as `releaseArchive`.
+    void (*release_archive)(size_t offset, size_t length, size_t passed_offset, size_t passed_length);
     /// Non-zero when the app's author opted in to NODE_OPTIONS (bundle
     /// --allow-node-options); otherwise the environment cannot inject node flags.
     int allow_node_options;
