@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CNodeVersion", cSettings: [.unsafeFlags(["-I/usr/include/node"])]),
         .target(
             name: "BundlerCore",
-            dependencies: ["PayloadFormat", "CZstd", "CNodeVersion", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PayloadFormat", "CZlib", "CZstd", "CNodeVersion", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/node"])]
         ),
         .executableTarget(

@@ -16,64 +16,206 @@ public struct Inspection: Sendable {
     public var files: [(path: String, size: Int)]
 }
 
-/// Reads bundled apps back: for `bundle inspect` and `bundle extract`.
+/// Reads bundled apps back: for `bundle inspect` and `bundle extract`. The app section is
+/// read from the file a piece at a time and inflated as it streams by (`SectionInflater`),
+/// so memory does not grow with the app: inspect inflates only the archive's index.
 public enum BundleInspector {
     public static func inspect(_ path: String) throws -> Inspection {
-        try withApp(path) { trailer, archive in
-            let metadata = try JSONDecoder().decode(AppMetadata.self, from: Data(archive.metadata))
-            return Inspection(
+        var inspection: Inspection?
+        try readApp(path) { trailer, index, start in
+            let metadata: AppMetadata
+            do {
+                metadata = try JSONDecoder().decode(AppMetadata.self, from: Data(start[index.metadata]))
+            } catch {
+                throw FormatError.corrupt("the app's metadata is not readable")
+            }
+            inspection = Inspection(
                 path: path, formatVersion: Format.version, selfContained: trailer.flags.contains(.selfContained),
                 portable: trailer.flags.contains(.portable), launcherSize: trailer.runtime.offset, runtimeSize: trailer.runtime.compressedSize,
                 appSize: trailer.app.compressedSize, metadata: metadata,
-                files: archive.entries.filter { $0.kind.isAppFile }.map { ($0.path, $0.data.count) })
+                files: index.records.filter { $0.kind.isAppFile }.map { ($0.path, $0.data.count) })
         }
+        return inspection!
     }
 
     /// Writes the app's files into `directory`, which must not exist yet or be empty,
     /// so no link already inside it can redirect a write elsewhere.
     public static func extract(_ path: String, to directory: String) throws -> [String] {
         let manager = FileManager.default
-        if manager.fileExists(atPath: directory) {
-            guard (try? manager.contentsOfDirectory(atPath: directory))?.isEmpty == true else {
-                throw BundleError.extractTargetNotEmpty(directory)
-            }
-        } else {
+        if manager.fileExists(atPath: directory),
+           (try? manager.contentsOfDirectory(atPath: directory))?.isEmpty != true {
+            throw BundleError.extractTargetNotEmpty(directory)
+        }
+        var files: ExtractedFiles?
+        try readApp(path, index: { _, index, _ in
+            // Only now: a damaged app leaves no directory behind.
             do { try manager.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 throw BundleError.writeFailed(directory, error.localizedDescription)
             }
-        }
-        return try withApp(path) { _, archive in
-            var written: [String] = []
-            for entry in archive.entries where entry.kind.isAppFile {
-                // Archive paths are relative with no '..' (checked by the reader).
-                let target = directory + "/" + entry.path
-                try manager.createDirectory(atPath: Path.dirname(target), withIntermediateDirectories: true)
-                guard manager.createFile(atPath: target, contents: Data(entry.data)) else {
-                    throw BundleError.writeFailed(target, "cannot create file")
-                }
-                written.append(entry.path)
-            }
-            return written
-        }
+            files = try ExtractedFiles(index.records.filter { $0.kind.isAppFile }, in: directory)
+        }, data: { offset, piece in
+            try files!.write(piece, at: offset)
+        })
+        return files!.paths
     }
 
-    private static func withApp<T>(_ path: String, _ body: (Trailer, ArchiveReader) throws -> T) throws -> T {
+    /// Reads the app section of the bundled app at `path`: checks its checksum (nothing
+    /// is taken from a damaged app), then inflates it in order. `index` gets the archive's
+    /// index and the archive's first bytes (at least the index); `data`, when given, then
+    /// every piece of the archive from its start with its offset. Without `data` the
+    /// rest is not inflated.
+    private static func readApp(_ path: String, index onIndex: (Trailer, ArchiveIndex, UnsafeRawBufferPointer) throws -> Void,
+                                data onData: ((Int, UnsafeRawBufferPointer) throws -> Void)? = nil) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw BundleError.inputMissing(path) }
         guard OutputWriter.isBundledApp(path) else { throw BundleError.notABundle(path) }
-        let bytes = try LocalFileSystem().contents(of: path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        let fileSize = Int(info.st_size)
         do {
-            let trailer = try bytes.withUnsafeBytes {
-                try Trailer(decoding: UnsafeRawBufferPointer(rebasing: $0[($0.count - Format.trailerSize)...]), fileSize: $0.count)
+            let end = try readBytes(fd, at: fileSize - Format.trailerSize, count: Format.trailerSize, path: path)
+            let trailer = try end.withUnsafeBytes { buffer throws(FormatError) in try Trailer(decoding: buffer, fileSize: fileSize) }
+            let section = trailer.app
+            var crc: UInt32 = 0
+            try readSection(fd, section, path: path) { piece in
+                crc = Checksum.crc32(piece, continuing: crc)
+                return true
             }
-            let section = Array(bytes[trailer.app.offset..<trailer.app.offset + trailer.app.compressedSize])
-            guard Checksum.crc32(section) == trailer.app.crc32 else { throw FormatError.corrupt("app section checksum mismatch") }
-            var archive = [UInt8](repeating: 0, count: trailer.app.uncompressedSize)
-            try section.withUnsafeBytes { source in
-                try archive.withUnsafeMutableBytes { try trailer.app.codec.decompress(source, into: $0) }
+            guard crc == section.crc32 else { throw FormatError.corrupt("app section checksum mismatch") }
+
+            let inflater = try SectionInflater(codec: section.codec)
+            var start: [UInt8] = []
+            var index: ArchiveIndex?
+            var offset = 0
+            let finished = try readSection(fd, section, path: path) { compressed in
+                try inflater.feed(compressed) { piece in
+                    guard piece.count <= section.uncompressedSize - offset else {
+                        throw FormatError.corrupt("app section inflates to more than its recorded size")
+                    }
+                    defer { offset += piece.count }
+                    if index != nil {
+                        try onData?(offset, piece)
+                        return true
+                    }
+                    start.append(contentsOf: piece)
+                    index = try Self.index(in: start, archiveSize: section.uncompressedSize)
+                    if index == nil { return true }
+                    try start.withUnsafeBytes { try onIndex(trailer, index!, $0) }
+                    guard let onData else { return false }
+                    try start.withUnsafeBytes { try onData(0, $0) }
+                    start = []
+                    return true
+                }
             }
-            return try archive.withUnsafeBytes { try body(trailer, try ArchiveReader($0)) }
+            guard finished else { return }
+            try inflater.finish()
+            guard offset == section.uncompressedSize, index != nil else {
+                throw FormatError.corrupt("app section inflates to \(offset) bytes, not its recorded \(section.uncompressedSize)")
+            }
         } catch let error as FormatError {
             throw BundleError.damaged(path, error.description)
         }
+    }
+
+    /// The archive's index once `start` (its first bytes) holds all of it; nil while the
+    /// index goes on in bytes still to come.
+    private static func index(in start: [UInt8], archiveSize: Int) throws(FormatError) -> ArchiveIndex? {
+        let parsed = start.withUnsafeBytes { buffer in
+            Result { () throws(FormatError) in try ArchiveIndex(buffer, archiveSize: archiveSize) }
+        }
+        if case .failure(.truncated) = parsed, start.count < archiveSize { return nil }
+        return try parsed.get()
+    }
+
+    /// Hands the compressed bytes of `section` to `body` a megabyte at a time, until it
+    /// returns false (then this returns false).
+    @discardableResult
+    private static func readSection(_ fd: Int32, _ section: Section, path: String,
+                                    _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        var offset = section.offset
+        let end = section.offset + section.compressedSize
+        while offset < end {
+            let piece = try readBytes(fd, at: offset, count: min(1 << 20, end - offset), path: path)
+            guard try piece.withUnsafeBytes(body) else { return false }
+            offset += piece.count
+        }
+        return true
+    }
+
+    private static func readBytes(_ fd: Int32, at offset: Int, count: Int, path: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if read < 0 && errno == EINTR { continue }
+            guard read >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+            guard read > 0 else { throw FormatError.truncated("file ends before byte \(offset + count)") }
+            done += read
+        }
+        return bytes
+    }
+}
+
+/// The files `bundle extract` writes, filled in as the archive streams by. Each record's
+/// bytes are a range of the archive; ranges may be shared (identical files are stored
+/// once) and, in a hand-made archive, overlap anyhow: every piece goes to each file
+/// whose range it meets.
+private final class ExtractedFiles {
+    let directory: String
+    /// By where their bytes start.
+    private let records: [ArchiveIndex.Record]
+    private var next = 0
+    /// Files whose range has begun and not ended, with their open descriptors.
+    private var writing: [(record: ArchiveIndex.Record, fd: Int32)] = []
+    /// Relative paths, in archive order.
+    let paths: [String]
+
+    /// Creates every file, empty, so empty ones exist too and no name is taken twice.
+    init(_ records: [ArchiveIndex.Record], in directory: String) throws {
+        self.directory = directory
+        paths = records.map(\.path)
+        for record in records {
+            let target = directory + "/" + record.path  // relative, no '..' (checked by ArchiveIndex)
+            do {
+                try FileManager.default.createDirectory(atPath: Path.dirname(target), withIntermediateDirectories: true)
+            } catch {
+                throw BundleError.writeFailed(target, "cannot create its directory")
+            }
+            let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw BundleError.writeFailed(target, String(cString: strerror(errno))) }
+            close(fd)
+        }
+        self.records = records.filter { !$0.data.isEmpty }.sorted { $0.data.lowerBound < $1.data.lowerBound }
+    }
+
+    func write(_ piece: UnsafeRawBufferPointer, at offset: Int) throws {
+        let end = offset + piece.count
+        while next < records.count, records[next].data.lowerBound < end {
+            let target = directory + "/" + records[next].path
+            let fd = Glibc.open(target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw BundleError.writeFailed(target, String(cString: strerror(errno))) }
+            writing.append((records[next], fd))
+            next += 1
+        }
+        for (record, fd) in writing {
+            let overlap = max(offset, record.data.lowerBound)..<min(end, record.data.upperBound)
+            guard !overlap.isEmpty else { continue }
+            var done = 0
+            while done < overlap.count {
+                let written = pwrite(fd, piece.baseAddress! + overlap.lowerBound - offset + done, overlap.count - done,
+                                     off_t(overlap.lowerBound - record.data.lowerBound + done))
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { throw BundleError.writeFailed(directory + "/" + record.path, String(cString: strerror(errno))) }
+                done += written
+            }
+        }
+        for (record, fd) in writing where record.data.upperBound <= end { close(fd) }
+        writing.removeAll { $0.record.data.upperBound <= end }
+    }
+
+    deinit {
+        for (_, fd) in writing { close(fd) }
     }
 }

@@ -156,6 +156,68 @@ public enum ArchiveWriter {
     }
 }
 
+/// The start of an archive: header, metadata and entry records, which say where each
+/// entry's bytes lie. Parsed without the bytes, so a reader can act on it before (or
+/// without) inflating the rest.
+public struct ArchiveIndex {
+    public struct Record {
+        public let path: String
+        public let kind: EntryKind
+        /// Where the entry's bytes lie in the archive (within `archiveSize`).
+        public let data: Range<Int>
+    }
+
+    /// Where the metadata lies in the archive.
+    public let metadata: Range<Int>
+    public let records: [Record]
+    /// Bytes of the archive's start the index takes.
+    public let size: Int
+
+    /// `buffer` holds the archive's first bytes, at least the whole index (else
+    /// `FormatError.truncated`); data ranges are checked against `archiveSize`.
+    public init(_ buffer: UnsafeRawBufferPointer, archiveSize: Int) throws(FormatError) {
+        let reader = ByteReader(buffer: buffer, what: "archive")
+        guard matches(try reader.bytes(at: 0, count: 8), Format.archiveMagic) else {
+            throw .corrupt("archive has no magic")
+        }
+        let version = try reader.integer(UInt32.self, at: 8)
+        guard version == Format.archiveVersion else { throw .unsupportedVersion(version) }
+        let count = Int(try reader.integer(UInt32.self, at: 12))
+        let metadataLength = Int(try reader.integer(UInt32.self, at: 16))
+        _ = try reader.bytes(at: Format.archiveHeaderSize, count: metadataLength)
+        metadata = Format.archiveHeaderSize..<Format.archiveHeaderSize + metadataLength
+
+        // Every record takes at least 24 bytes: a count larger than that can hold is a lie.
+        guard count <= archiveSize / Format.entryRecordSize else { throw .corrupt("entry count \(count)") }
+        var records: [Record] = []
+        records.reserveCapacity(count)
+        var cursor = Format.archiveHeaderSize + metadataLength
+        for _ in 0..<count {
+            guard let kind = EntryKind(rawValue: try reader.integer(UInt8.self, at: cursor)) else {
+                throw .corrupt("unknown entry kind")
+            }
+            let pathLength = Int(try reader.integer(UInt32.self, at: cursor + 4))
+            let dataOffset = try reader.offset(try reader.integer(UInt64.self, at: cursor + 8), "data offset")
+            let dataLength = try reader.offset(try reader.integer(UInt64.self, at: cursor + 16), "data length")
+            let pathBytes = try reader.bytes(at: cursor + Format.entryRecordSize, count: pathLength)
+            guard let path = String(validating: pathBytes, as: UTF8.self) else {
+                throw .corrupt("entry path is not UTF-8")
+            }
+            guard dataOffset <= archiveSize, dataLength <= archiveSize - dataOffset else {
+                throw .corrupt("the bytes of \(path) lie outside the archive")
+            }
+            try ArchiveWriter.validate(path: path, kind: kind)
+            if let previous = records.last, !previous.path.utf8.lexicographicallyPrecedes(path.utf8) {
+                throw .corrupt("entries out of order at \(path)")
+            }
+            records.append(Record(path: path, kind: kind, data: dataOffset..<dataOffset + dataLength))
+            cursor += Format.entryRecordSize + pathLength
+        }
+        self.records = records
+        size = cursor
+    }
+}
+
 /// A parsed archive. Entry data stays in the caller's buffer: nothing is copied.
 public struct ArchiveReader {
     public struct Entry {
@@ -169,40 +231,9 @@ public struct ArchiveReader {
 
     /// The buffer must outlive the reader.
     public init(_ buffer: UnsafeRawBufferPointer) throws(FormatError) {
-        let reader = ByteReader(buffer: buffer, what: "archive")
-        guard matches(try reader.bytes(at: 0, count: 8), Format.archiveMagic) else {
-            throw .corrupt("archive has no magic")
-        }
-        let version = try reader.integer(UInt32.self, at: 8)
-        guard version == Format.archiveVersion else { throw .unsupportedVersion(version) }
-        let count = Int(try reader.integer(UInt32.self, at: 12))
-        let metadataLength = Int(try reader.integer(UInt32.self, at: 16))
-        metadata = try reader.bytes(at: Format.archiveHeaderSize, count: metadataLength)
-
-        // Every record takes at least 24 bytes: a count larger than that can hold is a lie.
-        guard count <= buffer.count / Format.entryRecordSize else { throw .corrupt("entry count \(count)") }
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        var cursor = Format.archiveHeaderSize + metadataLength
-        for _ in 0..<count {
-            guard let kind = EntryKind(rawValue: try reader.integer(UInt8.self, at: cursor)) else {
-                throw .corrupt("unknown entry kind")
-            }
-            let pathLength = Int(try reader.integer(UInt32.self, at: cursor + 4))
-            let dataOffset = try reader.offset(try reader.integer(UInt64.self, at: cursor + 8), "data offset")
-            let dataLength = try reader.offset(try reader.integer(UInt64.self, at: cursor + 16), "data length")
-            let pathBytes = try reader.bytes(at: cursor + Format.entryRecordSize, count: pathLength)
-            guard let path = String(validating: pathBytes, as: UTF8.self) else {
-                throw .corrupt("entry path is not UTF-8")
-            }
-            try ArchiveWriter.validate(path: path, kind: kind)
-            if let previous = entries.last, !previous.path.utf8.lexicographicallyPrecedes(path.utf8) {
-                throw .corrupt("entries out of order at \(path)")
-            }
-            entries.append(Entry(path: path, kind: kind, data: try reader.bytes(at: dataOffset, count: dataLength)))
-            cursor += Format.entryRecordSize + pathLength
-        }
-        self.entries = entries
+        let index = try ArchiveIndex(buffer, archiveSize: buffer.count)
+        metadata = UnsafeRawBufferPointer(rebasing: buffer[index.metadata])
+        entries = index.records.map { Entry(path: $0.path, kind: $0.kind, data: UnsafeRawBufferPointer(rebasing: buffer[$0.data])) }
     }
 
     public var metadataText: String { String(decoding: metadata, as: UTF8.self) }

@@ -54,11 +54,32 @@ import Testing
         }
     }
 
-    @Test func extractWritesTheFilesBackAndNeverIntoAFullDirectory() throws {
-        let fixture = try Fixture(["app.js": "require('./lib/x')", "lib/x.js": "module.exports = 1\n"])
+    @Test func inspectAndExtractRefuseDamagedAppsAndWriteNothing() throws {
+        let fixture = try Fixture(["app.js": "console.log('ran')\n"])
         #expect(try bundle(["app.js", "-o", "app", "--runtime", "system"], in: fixture.directory).status == 0)
-        #expect(try run(Tools.bundle, ["extract", "app", "-o", "files"], in: fixture.directory).status == 0)
-        #expect(try String(contentsOfFile: fixture.directory + "/files/lib/x.js", encoding: .utf8) == "module.exports = 1\n")
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: fixture.directory + "/app")))
+        bytes[bytes.count - 200] ^= 0x10  // in the app section
+        try Data(bytes).write(to: URL(fileURLWithPath: fixture.directory + "/app"))
+        for command in [["inspect", "app"], ["extract", "app", "-o", "files"]] {
+            let result = try run(Tools.bundle, command, in: fixture.directory)
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("bundle: error: app is damaged: "), "\(result)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/files"))
+    }
+
+    @Test func extractWritesTheFilesBackAndNeverIntoAFullDirectory() throws {
+        // Identical files share their bytes in the archive; each comes back whole.
+        let files = ["app.js": "require('./lib/x'); require('./copy/x')", "lib/x.js": "module.exports = 1\n",
+                     "copy/x.js": "module.exports = 1\n", "empty.txt": "", "data/ü ñ.txt": "unicode", "package.json": "{}"]
+        let fixture = try Fixture(files)
+        #expect(try bundle(["app.js", "-o", "app", "--runtime", "system"], in: fixture.directory).status == 0)
+        let extract = try run(Tools.bundle, ["extract", "app", "-o", "files"], in: fixture.directory)
+        #expect(extract.status == 0, "\(extract)")
+        for (path, text) in files {
+            #expect(try String(contentsOfFile: fixture.directory + "/files/" + path, encoding: .utf8) == text, "\(path)")
+        }
         let again = try run(Tools.bundle, ["extract", "app", "-o", "files"], in: fixture.directory)
         #expect(again.status == 1)
         #expect(again.stderr.contains("files is not empty"))

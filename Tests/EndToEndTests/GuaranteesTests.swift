@@ -24,7 +24,8 @@ import Testing
 
     /// A large asset is streamed into the output, not held in memory: bundling it takes
     /// no more memory than bundling the same app with a small one. The bundled app reads
-    /// every byte of it back, streamed or whole, holding about what node holds.
+    /// every byte of it back, streamed or whole, holding about what node holds; `bundle
+    /// inspect` and `extract` read it without holding it either.
     @Test func aLargeFileIsBundledAndReadWithoutHoldingItInMemory() throws {
         let fixture = try Fixture([
             "app.js": """
@@ -70,6 +71,17 @@ import Testing
         let large = try bundlePeak("large")
         // Holding the file even once would add 200 MB; streaming adds a few frames.
         #expect(large.peak < small.peak + 64 << 20, "peak \(large.peak >> 20) MB with the large file, \(small.peak >> 20) MB without")
+
+        // inspect and extract read the output as it streams by, too.
+        let inspectSmall = try measure(Tools.bundle, ["inspect", small.output]).peak
+        let inspected = try measure(Tools.bundle, ["inspect", large.output])
+        #expect(inspected.output.contains("\(size)  media/big.bin"), "\(inspected.output)")
+        let extracted = try fixture.scratchDirectory("extracted")
+        let extractPeak = try measure(Tools.bundle, ["extract", large.output, "-o", extracted]).peak
+        #expect(FileManager.default.contentsEqual(atPath: extracted + "/media/big.bin", andPath: big))
+        for (command, peak) in [("inspect", inspected.peak), ("extract", extractPeak)] {
+            #expect(peak < inspectSmall + 64 << 20, "\(command): peak \(peak >> 20) MB, \(inspectSmall >> 20) MB for the small app")
+        }
 
         let node = try ["stream", "whole"].map { try measure(Tools.node, [fixture.directory + "/app.js", $0]) }
         #expect(node.allSatisfy { $0.output.hasPrefix("\(size) ") })

@@ -1,0 +1,52 @@
+import Testing
+@testable import BundlerCore
+@testable import PayloadFormat
+
+/// `bundle inspect` and `extract` inflate app sections as they read them.
+@Suite struct SectionInflaterTests {
+    let original = Array((0..<40_000).map { "record \($0): \($0 * 7919 % 1000)\n" }.joined().utf8)
+
+    func compressed(_ codec: Codec) -> [UInt8] {
+        switch codec {
+        case .zstd: RuntimePack.compressFrames(original, level: 3, frameSize: 100_000)  // several frames
+        case .zlib: Zlib.compress(original)
+        }
+    }
+
+    /// Everything `inflater` gives for `input` fed `pieceSize` bytes at a time.
+    func inflate(_ input: [UInt8], codec: Codec, pieceSize: Int) throws -> [UInt8] {
+        let inflater = try SectionInflater(codec: codec)
+        var out: [UInt8] = []
+        try input.forEachPiece(of: pieceSize) { piece in
+            _ = try inflater.feed(piece) { out.append(contentsOf: $0); return true }
+        }
+        try inflater.finish()
+        return out
+    }
+
+    @Test(arguments: Codec.allCases)
+    func givesTheOriginalWhateverThePieces(codec: Codec) throws {
+        for pieceSize in [1 << 20, 4096, 777, 1] {
+            #expect(try inflate(compressed(codec), codec: codec, pieceSize: pieceSize) == original, "\(pieceSize)")
+        }
+    }
+
+    @Test(arguments: Codec.allCases)
+    func truncatedOrDamagedInputIsAnError(codec: Codec) throws {
+        let input = compressed(codec)
+        #expect(throws: FormatError.self) { try inflate(Array(input.dropLast(9)), codec: codec, pieceSize: 4096) }
+        var damaged = input
+        for index in stride(from: 0, to: 64, by: 1) { damaged[index] ^= 0x5a }
+        #expect(throws: (any Error).self) { try inflate(damaged, codec: codec, pieceSize: 4096) }
+    }
+
+    @Test func stopsWhenAskedTo() throws {
+        let inflater = try SectionInflater(codec: .zstd)
+        var seen = 0
+        let goOn = try compressed(.zstd).withUnsafeBytes { buffer in
+            try inflater.feed(buffer) { seen += $0.count; return false }
+        }
+        #expect(!goOn)
+        #expect(seen > 0 && seen < original.count)
+    }
+}
