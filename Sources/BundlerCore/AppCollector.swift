@@ -44,7 +44,7 @@ public struct AppCollector {
             directory = Path.dirname(directory)
         }
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
-            for file in fs.filesBelow(scope.directory, canonical: canonical) { state.add(file, scan: false) }
+            for file in fs.filesBelow(scope.directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(file, scan: false) }
             state.add(scope.directory + "/package.json", scan: false)
         }
         while let file = state.queue.popLast() {
@@ -86,12 +86,16 @@ public struct AppCollector {
             included.insert(file)
             if scan, scanned.insert(file).inserted { queue.append(file) }
         }
+
+        mutating func skipSpecial(_ file: String) {
+            diagnostics.append(Diagnostic(file: file, line: 1, message: "skipped: not a regular file (a FIFO, socket or device)"))
+        }
     }
 
     /// Includes the whole package a file belongs to, and its declared dependencies.
     private func includePackage(containing file: String, _ state: inout State) {
         guard let directory = Self.packageDirectory(of: file), state.packages.insert(directory).inserted else { return }
-        for path in fs.filesBelow(directory, canonical: canonical) { state.add(path, scan: false) }
+        for path in fs.filesBelow(directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(path, scan: false) }
         checkPackageJSON(in: directory, &state)
         guard let json = resolver.packageJSON(directory) else { return }
         for field in ["dependencies", "optionalDependencies", "peerDependencies"] {

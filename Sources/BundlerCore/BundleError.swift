@@ -5,6 +5,8 @@ import Foundation
 public enum BundleError: Error, Equatable, CustomStringConvertible {
     case entryMissing(String)
     case entryIsDirectory(String)
+    /// What it is (entry, output) and its path: a FIFO, socket or device.
+    case notARegularFile(String, String)
     case unreadable(String, String)
     case inputChanged(String)
     case outputDirectoryMissing(String)
@@ -28,6 +30,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .entryMissing(let path): return "entry \(path) does not exist"
         case .entryIsDirectory(let path): return "entry \(path) is a directory without package.json main or index.js"
+        case .notARegularFile(let what, let path): return "\(what) \(path) is not a regular file (a FIFO, socket or device)"
         case .unreadable(let path, let why): return "cannot read \(path): \(why)"
         case .inputChanged(let path): return "\(path) changed while it was being bundled; bundle again"
         case .outputDirectoryMissing(let path): return "output directory \(path) does not exist"

@@ -128,28 +128,9 @@ public struct Bundler {
             app.files.removeAll { $0 == clash }
         }
 
-        var entries: [ArchiveEntry] = []
-        var fileSizes: [(String, Int)] = []
+        var entries = try fileEntries(&app)
+        let fileSizes = entries.map { ($0.path, $0.size) }
         var codeCaches: [String: [UInt8]]?
-        for file in app.files {
-            let relative = Path.relative(file, to: app.root)
-            let entry: ArchiveEntry, ending: [UInt8]
-            // Code compiled here and addons parsed here are needed whole; other large
-            // files are read only while the output is written.
-            if let size = fs.size(of: file), size >= Self.streamedFileSize, !app.reachedCommonJS.contains(file), !file.hasSuffix(".node") {
-                let streamed = try fs.streamed(file)
-                (entry, ending) = (ArchiveEntry(path: relative, content: .streamed(streamed.bytes)), streamed.ending)
-            } else {
-                let data = try fs.contents(of: file)
-                (entry, ending) = (ArchiveEntry(path: relative, data: data), Array(data.suffix(8)))
-            }
-            if entry.size >= Format.trailerSize, ending == Format.trailerEndMagic {
-                app.diagnostics.append(Diagnostic(file: file, line: 1, message: "skipped: it is a bundled app itself"))
-                continue
-            }
-            entries.append(entry)
-            fileSizes.append((relative, entry.size))
-        }
         // Compiling with node (0.1–0.2 s) overlaps with loading the runtime below.
         let compilation = toolkit.codeCacheScript == nil ? nil : Pending { [app, entries, toolkit] in
             Self.compileCommonJS(app, entries: entries, toolkit: toolkit)
@@ -214,6 +195,30 @@ public struct Bundler {
         return result
     }
 
+    /// The app's files as archive entries, paths relative to the app's root. Code
+    /// compiled here and addons parsed here are read whole; other files from
+    /// `streamedFileSize` on are read only while the output is written.
+    private func fileEntries(_ app: inout CollectedApp) throws -> [ArchiveEntry] {
+        var entries: [ArchiveEntry] = []
+        for file in app.files {
+            let relative = Path.relative(file, to: app.root)
+            let entry: ArchiveEntry, ending: [UInt8]
+            if let size = fs.size(of: file), size >= Self.streamedFileSize, !app.reachedCommonJS.contains(file), !file.hasSuffix(".node") {
+                let streamed = try fs.streamed(file)
+                (entry, ending) = (ArchiveEntry(path: relative, content: .streamed(streamed.bytes)), streamed.ending)
+            } else {
+                let data = try fs.contents(of: file)
+                (entry, ending) = (ArchiveEntry(path: relative, data: data), Array(data.suffix(8)))
+            }
+            if entry.size >= Format.trailerSize, ending == Format.trailerEndMagic {
+                app.diagnostics.append(Diagnostic(file: file, line: 1, message: "skipped: it is a bundled app itself"))
+                continue
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+
     /// The stage and base libraries when the output is to be portable (only a bundled
     /// runtime can be: a system one needs the host's libraries).
     private func portableStart(_ request: BundleRequest) throws -> PortableStart? {
@@ -243,6 +248,7 @@ public struct Bundler {
     private func resolveEntry(_ path: String) throws -> (file: String, defaultName: String) {
         switch fs.kind(of: path) {
         case nil: throw BundleError.entryMissing(path)
+        case .special: throw BundleError.notARegularFile("entry", path)
         case .file:
             _ = try fs.contents(of: path)  // unreadable → a clear error now, not later
             let name = Path.basename(path)
@@ -280,6 +286,7 @@ public struct Bundler {
         guard fs.kind(of: Path.dirname(output)) == .directory else { throw BundleError.outputDirectoryMissing(Path.dirname(output)) }
         switch fs.kind(of: output) {
         case .directory: throw BundleError.outputIsDirectory(output)
+        case .special: throw BundleError.notARegularFile("output", output)
         case .file where !force && !OutputWriter.isBundledApp(output): throw BundleError.outputExists(output)
         default: break
         }

@@ -15,15 +15,23 @@ public protocol FileSystem: Sendable {
     func children(of path: String) throws -> [String]
 }
 
-public enum FileKind: Sendable { case file, directory }
+public enum FileKind: Sendable {
+    case file, directory
+    /// A FIFO, socket or device: never read (reading it may block, or never end).
+    case special
+}
 
 public struct LocalFileSystem: FileSystem {
     public init() {}
 
     public func kind(of path: String) -> FileKind? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
-        return isDirectory.boolValue ? .directory : .file
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        default: return .special
+        }
     }
 
     public func contents(of path: String) throws -> [UInt8] {
@@ -138,7 +146,9 @@ enum Path {
 extension FileSystem {
     /// Every file below `directory`, skipping dot-directories such as .git, symlink
     /// loops and, unless `packages`, `node_modules` (packages are collected on their own).
-    func filesBelow(_ directory: String, canonical: (String) -> String, packages: Bool = false) -> [String] {
+    /// FIFOs, sockets and devices are left out and passed to `special`.
+    func filesBelow(_ directory: String, canonical: (String) -> String, packages: Bool = false,
+                    special: (String) -> Void = { _ in }) -> [String] {
         var result: [String] = []
         var visited: Set<String> = []
         func walk(_ path: String) {
@@ -148,6 +158,7 @@ extension FileSystem {
                 switch kind(of: child) {
                 case .file: result.append(child)
                 case .directory where (packages || name != "node_modules") && !name.hasPrefix("."): walk(child)
+                case .special: special(child)
                 default: break
                 }
             }

@@ -43,6 +43,30 @@ import Testing
         #expect(try entries(output) == [])
     }
 
+    /// A FIFO would block bundling forever and a link to /dev/zero would never end:
+    /// they are left out with a warning, refused as entry, and never written over.
+    @Test func fifosSocketsAndDevicesAreNeverRead() throws {
+        let fixture = try Fixture(["app.js": "console.log(require('fs').readdirSync(__dirname).sort().join())\n",
+                                   "package.json": #"{ "name": "x" }"#])
+        #expect(mkfifo(fixture.directory + "/pipe", 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: fixture.directory + "/zero", withDestinationPath: "/dev/zero")
+        let output = try fixture.scratchDirectory("out") + "/app"
+        let result = try run(Tools.bundle, ["app.js", "-o", output], in: fixture.directory, timeout: 60)
+        #expect(result.status == 0, "\(result)")
+        for name in ["pipe", "zero"] {
+            #expect(result.stderr.contains("\(fixture.directory)/\(name):1: warning: skipped: not a regular file"), "\(result)")
+        }
+        #expect(try run(output).stdout == "app.js,package.json\n")
+
+        expectOneLineError(try bundle(["pipe", "-o", "app"], in: fixture.directory), naming: "pipe")
+        for extra in [[], ["--force"]] {
+            expectOneLineError(try bundle(["app.js", "-o", "/dev/null"] + extra, in: fixture.directory), naming: "/dev/null")
+        }
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+        #expect(try entries(fixture.directory) == ["app.js", "package.json", "pipe", "zero"])
+    }
+
     @Test func outputDirectoryMissing() throws {
         let fixture = try Fixture(["app.js": "1"])
         expectOneLineError(try bundle(["app.js", "-o", "no/such/dir/app"], in: fixture.directory), naming: "no/such/dir")
