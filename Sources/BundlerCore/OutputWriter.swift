@@ -19,6 +19,8 @@ enum OutputWriter {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let cleanup = InterruptCleanup.register(temporary)
+        defer { InterruptCleanup.unregister(cleanup) }
         do {
             try body(OutputFile(fd: fd, path: path))
             guard fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }

@@ -95,6 +95,31 @@ import Testing
         }
     }
 
+    /// Ctrl-C while a large output is being written: bundle ends by the signal and
+    /// leaves neither the output nor its temporary file.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func anInterruptedBundleLeavesNothingBehind(signal: Int32) throws {
+        let fixture = try Fixture(["app.js": "console.log(1)\n", "package.json": #"{ "name": "x" }"#])
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        try Data(try #require(try random.read(upToCount: 96 << 20))).write(to: URL(fileURLWithPath: fixture.directory + "/big.bin"))
+        let outputDirectory = try fixture.scratchDirectory("out")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.bundle)
+        process.arguments = [fixture.directory + "/app.js", "-o", outputDirectory + "/app", "--quiet"]
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        // Signal once the temporary file exists, that is while the output is written.
+        while process.isRunning, Date() < deadline, try FileManager.default.contentsOfDirectory(atPath: outputDirectory).isEmpty {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        let seen = try FileManager.default.contentsOfDirectory(atPath: outputDirectory)
+        #expect(seen.count == 1 && seen[0].hasPrefix(".app.bundle-"), "\(seen)")
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == signal)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outputDirectory) == [])
+    }
+
     /// Damage anywhere in the payload or trailer: one line, exit 65, and the app never runs.
     @Test(arguments: ["truncate", "flip-app", "flip-trailer", "append"])
     func damagedOutputsAreRefused(damage: String) throws {
