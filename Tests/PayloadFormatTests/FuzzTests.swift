@@ -47,15 +47,39 @@ import Testing
         return bytes
     }
 
-    /// Parses in an exact-size heap buffer, touching every byte the reader hands back.
-    static func parseArchive(_ bytes: [UInt8]) -> Int {
+    /// `bytes` in an exact-size heap buffer, so a read past its end traps.
+    static func withExactBuffer<T>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> T) -> T {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
         defer { buffer.deallocate() }
         buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
-        guard let archive = try? ArchiveReader(UnsafeRawBufferPointer(buffer)) else { return 0 }
-        return archive.entries.reduce(archive.metadata.reduce(0) { $0 &+ Int($1) }) { sum, entry in
-            entry.data.reduce(sum &+ entry.path.utf8.count) { $0 &+ Int($1) }
+        return body(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// Parses in an exact-size heap buffer, touching every byte the reader hands back.
+    static func parseArchive(_ bytes: [UInt8]) -> Int {
+        withExactBuffer(bytes) { buffer in
+            guard let archive = try? ArchiveReader(buffer) else { return 0 }
+            return archive.entries.reduce(archive.metadata.reduce(0) { $0 &+ Int($1) }) { sum, entry in
+                entry.data.reduce(sum &+ entry.path.utf8.count) { $0 &+ Int($1) }
+            }
         }
+    }
+
+    /// `bundle inspect` parses the index from an archive's first bytes, before the rest
+    /// is inflated: any prefix of any mutation gives an index or an error.
+    @Test func archiveIndexOfAPrefixSurvivesMutations() {
+        var random = Generator(state: 0x1DE7)
+        var parsed = 0
+        for _ in 0..<25_000 {
+            let input = Self.mutate(Self.seedArchive, &random)
+            let prefix = Array(input.prefix(Int.random(in: 0...input.count, using: &random)))
+            let index = Self.withExactBuffer(prefix) { try? ArchiveIndex($0, archiveSize: input.count) }
+            if let index {
+                parsed += 1
+                #expect(index.size <= prefix.count && index.records.allSatisfy { $0.data.upperBound <= input.count })
+            }
+        }
+        #expect(parsed > 500)
     }
 
     @Test func archiveReaderSurvivesMutations() {
