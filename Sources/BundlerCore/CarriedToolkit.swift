@@ -168,10 +168,14 @@ public struct CarriedToolkit: Sendable {
         guard let script = toolkit.codeCacheScript else { return nil }
         let environment = ProcessInfo.processInfo.environment
         let temporaryBase = environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
-        var template = Array((temporaryBase + "/bundle-code-cache-XXXXXX").utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return nil }
-        let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard let (directory, _, slot) = try? InterruptCleanup.createTemporary(temporaryBase + "/bundle-code-cache-", directory: true) else {
+            return nil
+        }
+        let cleanup = [slot] + [Name.codeCache, "package.json", "code-cache"].map { InterruptCleanup.register(directory + "/" + $0) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            cleanup.forEach(InterruptCleanup.unregister)
+        }
         var compiler = toolkit
         compiler.codeCacheScript = nil
         do {

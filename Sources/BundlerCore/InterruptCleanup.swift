@@ -1,8 +1,8 @@
 import Foundation
 
-/// Files removed if `bundle` is interrupted (SIGINT, SIGTERM, SIGHUP) while they are
-/// registered, so a Ctrl-C while a large output is written leaves no half-written
-/// temporary file behind. The process then ends by the same signal, as it would have.
+/// Files and (empty once those are gone) directories removed if `bundle` is interrupted
+/// (SIGINT, SIGTERM, SIGHUP) while they are registered, so a Ctrl-C while a large output
+/// is written leaves no half-written temporary file behind. The process then ends by the same signal, as it would have.
 enum InterruptCleanup {
     private static let capacity = 16
     /// Read by the signal handler: C strings that are never freed (a handler must not
@@ -18,8 +18,13 @@ enum InterruptCleanup {
             sigaddset(&unblocked, signal)
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
+                // Files first, then directories (emptied by then), whatever the order of
+                // registration.
                 for index in 0..<InterruptCleanup.capacity {
                     if let path = InterruptCleanup.slots[index] { unlink(path) }
+                }
+                for index in 0..<InterruptCleanup.capacity {
+                    if let path = InterruptCleanup.slots[index] { rmdir(path) }
                 }
                 Glibc.signal(signal, SIG_DFL)
                 raise(signal)
@@ -31,6 +36,32 @@ enum InterruptCleanup {
         return slots
     }()
     private static let lock = NSLock()
+
+    /// Creates a new file (opened for writing, mode 0600) or directory (mode 0700) named
+    /// `prefix` and a random suffix, as mkstemp and mkdtemp do, but registered before it
+    /// exists, so that no interrupt, on whichever thread it lands, can fall between its
+    /// creation and its registration. The slot unregisters it; `fd` is -1 for a directory.
+    static func createTemporary(_ prefix: String, directory: Bool) throws(CreateError) -> (path: String, fd: Int32, slot: Int?) {
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        while true {
+            let path = prefix + String((0..<10).map { _ in letters.randomElement()! })
+            let slot = register(path)
+            if directory {
+                if mkdir(path, 0o700) == 0 { return (path, -1, slot) }
+            } else {
+                let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                if fd >= 0 { return (path, fd, slot) }
+            }
+            let error = errno
+            unregister(slot)
+            guard error == EEXIST else { throw CreateError(errno: error) }
+        }
+    }
+
+    struct CreateError: Error {
+        let errno: Int32
+        var description: String { String(cString: strerror(errno)) }
+    }
 
     /// Registers `path`; the returned slot unregisters it. Nil when every slot is taken
     /// (then the file is simply not cleaned up).

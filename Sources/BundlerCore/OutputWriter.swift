@@ -15,11 +15,12 @@ enum OutputWriter {
     /// returns. Bytes go to the disk as they come, so the output is never in memory whole.
     static func write(to path: String, mode: mode_t = 0o755, _ body: (OutputFile) throws -> Void) throws {
         let directory = Path.dirname(path)
-        var template = Array((directory + "/.\(Path.basename(path)).bundle-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let cleanup = InterruptCleanup.register(temporary)
+        let (temporary, fd, cleanup): (String, Int32, Int?)
+        do {
+            (temporary, fd, cleanup) = try InterruptCleanup.createTemporary(directory + "/.\(Path.basename(path)).bundle-", directory: false)
+        } catch {
+            throw BundleError.writeFailed(path, error.description)
+        }
         defer { InterruptCleanup.unregister(cleanup) }
         do {
             try body(OutputFile(fd: fd, path: path))

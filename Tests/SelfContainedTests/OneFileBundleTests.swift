@@ -60,6 +60,32 @@ struct OneFileBundleTests {
         #expect(FileManager.default.contentsEqual(atPath: root.path + "/app/hello", andPath: root.path + "/app/hello-again"))
     }
 
+    /// Interrupted while it makes code caches with a temporary output in $TMPDIR, the
+    /// one-file bundle leaves nothing there.
+    @Test func anInterruptedOneFileBundleLeavesNoTemporaryFiles() throws {
+        try Self.requireFile()
+        let large = "module.exports = function table() {\n" + (0..<200).map { "  const v\($0) = \($0) * 2;\n" }.joined() + "  return v1;\n};\n"
+        let fixture = try Fixture()
+        try fixture.write("app.js", "console.log(require('./table')())\n")
+        try fixture.write("table.js", large)
+        let temporary = fixture.directory + "/tmp"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.file)
+        process.arguments = [fixture.directory + "/app.js", "-o", fixture.directory + "/app", "--quiet"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning, Date() < deadline, try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).first?.hasPrefix("bundle-code-cache-") == true)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary) == [])
+    }
+
     @Test func needsOnlyTheBaseLibrariesAndNamesItsRuntime() throws {
         try Self.requireFile()
         let needed = try ELFObject.read(Self.file).needed
