@@ -68,18 +68,14 @@ public enum BundleInspector {
                                 data onData: ((Int, UnsafeRawBufferPointer) throws -> Void)? = nil) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw BundleError.inputMissing(path) }
         guard OutputWriter.isBundledApp(path) else { throw BundleError.notABundle(path) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
-        let fileSize = Int(info.st_size)
+        let file = try CheckedFile(path)
+        defer { file.close() }
         do {
-            let end = try readBytes(fd, at: fileSize - Format.trailerSize, count: Format.trailerSize, path: path)
-            let trailer = try end.withUnsafeBytes { buffer throws(FormatError) in try Trailer(decoding: buffer, fileSize: fileSize) }
+            let end = try file.read(at: file.size - Format.trailerSize, count: Format.trailerSize)
+            let trailer = try end.withUnsafeBytes { buffer throws(FormatError) in try Trailer(decoding: buffer, fileSize: file.size) }
             let section = trailer.app
             var crc: UInt32 = 0
-            try readSection(fd, section, path: path) { piece in
+            try readSection(file, section) { piece in
                 crc = Checksum.crc32(piece, continuing: crc)
                 return true
             }
@@ -89,7 +85,7 @@ public enum BundleInspector {
             var start: [UInt8] = []
             var index: ArchiveIndex?
             var offset = 0
-            let finished = try readSection(fd, section, path: path) { compressed in
+            let finished = try readSection(file, section) { compressed in
                 try inflater.feed(compressed) { piece in
                     guard piece.count <= section.uncompressedSize - offset else {
                         throw FormatError.corrupt("app section inflates to more than its recorded size")
@@ -132,29 +128,16 @@ public enum BundleInspector {
     /// Hands the compressed bytes of `section` to `body` a megabyte at a time, until it
     /// returns false (then this returns false).
     @discardableResult
-    private static func readSection(_ fd: Int32, _ section: Section, path: String,
+    private static func readSection(_ file: CheckedFile, _ section: Section,
                                     _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         var offset = section.offset
         let end = section.offset + section.compressedSize
         while offset < end {
-            let piece = try readBytes(fd, at: offset, count: min(1 << 20, end - offset), path: path)
+            let piece = try file.read(at: offset, count: min(1 << 20, end - offset))
             guard try piece.withUnsafeBytes(body) else { return false }
             offset += piece.count
         }
         return true
-    }
-
-    private static func readBytes(_ fd: Int32, at offset: Int, count: Int, path: String) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if read < 0 && errno == EINTR { continue }
-            guard read >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
-            guard read > 0 else { throw FormatError.truncated("file ends before byte \(offset + count)") }
-            done += read
-        }
-        return bytes
     }
 }
 

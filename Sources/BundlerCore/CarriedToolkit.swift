@@ -87,8 +87,8 @@ public struct CarriedToolkit: Sendable {
     }
 
     /// The file and its record, checked; nil when nothing follows the ELF image.
-    private static func open(_ path: String) throws -> (SelfFile, ToolkitRecord)? {
-        let file = try SelfFile(path)
+    private static func open(_ path: String) throws -> (CheckedFile, ToolkitRecord)? {
+        let file = try CheckedFile(path)
         do {
             let header = try file.read(at: 0, count: min(file.size, 64))
             guard let imageEnd = try ELFImage.end(header: header, file: file), imageEnd < file.size else {
@@ -199,7 +199,7 @@ public struct CarriedToolkit: Sendable {
 /// segments, its sections and both header tables. Whatever follows was appended.
 enum ELFImage {
     /// Nil when `header` is not a 64-bit little-endian ELF header.
-    static func end(header: [UInt8], file: SelfFile) throws -> Int? {
+    static func end(header: [UInt8], file: CheckedFile) throws -> Int? {
         guard header.count == 64, header.starts(with: [0x7f, 0x45, 0x4c, 0x46, 2, 1]) else { return nil }
         func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, _: T.Type) -> Int {
             Int(clamping: bytes.integer(T.self, at: offset))
@@ -222,45 +222,5 @@ enum ELFImage {
             end = max(end, integer(sections, at + 24, UInt64.self) + integer(sections, at + 32, UInt64.self))
         }
         return end
-    }
-}
-
-/// A file read with `pread`, bounds-checked: its own executable, which anyone may have
-/// truncated or appended to.
-final class SelfFile {
-    let path: String
-    let size: Int
-    private var fd: Int32
-
-    init(_ path: String) throws {
-        self.path = path
-        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            Glibc.close(fd)
-            throw BundleError.unreadable(path, String(cString: strerror(errno)))
-        }
-        size = Int(info.st_size)
-    }
-
-    func read(at offset: Int, count: Int) throws -> [UInt8] {
-        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-            throw BundleError.damaged(path, "truncated (it ends before byte \(offset + count))")
-        }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw BundleError.unreadable(path, got == 0 ? "unexpected end of file" : String(cString: strerror(errno))) }
-            done += got
-        }
-        return bytes
-    }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
     }
 }

@@ -168,35 +168,74 @@ extension FileSystem {
     }
 }
 
+/// A file read with `pread`, bounds-checked: a bundled app, or the one-file `bundle`
+/// itself, which anyone may have truncated or appended to.
+final class CheckedFile {
+    let path: String
+    let size: Int
+    private var fd: Int32
+
+    init(_ path: String) throws {
+        self.path = path
+        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            Glibc.close(fd)
+            throw BundleError.unreadable(path, String(cString: strerror(errno)))
+        }
+        size = Int(info.st_size)
+    }
+
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw BundleError.damaged(path, "truncated (it ends before byte \(offset + count))")
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw BundleError.unreadable(path, got == 0 ? "unexpected end of file" : String(cString: strerror(errno))) }
+            done += got
+        }
+        return bytes
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+}
+
 extension FileSystem {
     /// A file as archive bytes that are read while the output is written
     /// (`StreamedBytes`), so a large asset is never held in memory whole. It is read once
     /// now for its digest (identical files are stored once) and its last bytes; the
     /// second read checks that nothing changed in between.
     func streamed(_ path: String) throws -> (bytes: StreamedBytes, ending: [UInt8]) {
-        let pieceSize = 1 << 20
-        func digest() throws -> (count: Int, digest: [UInt8], ending: [UInt8]) {
+        /// Reads the file once, handing each piece to `each`: its size, digest and last bytes.
+        @Sendable func readOnce(_ each: (UnsafeRawBufferPointer) throws -> Void) throws -> (count: Int, digest: [UInt8], ending: [UInt8]) {
             var hasher = SHA256()
             var count = 0
             var ending: [UInt8] = []
-            try read(path, pieceSize: pieceSize) { piece in
+            try read(path, pieceSize: 1 << 20) { piece in
                 hasher.update(bufferPointer: piece)
                 count += piece.count
                 ending = Array((ending + piece.suffix(8)).suffix(8))
+                try each(piece)
             }
             return (count, Array(hasher.finalize()), ending)
         }
-        let first = try digest()
+        let first = try readOnce { _ in }
         let bytes = StreamedBytes(count: first.count, identity: first.digest) { emit in
-            var hasher = SHA256()
             var count = 0
-            try read(path, pieceSize: pieceSize) { piece in
-                hasher.update(bufferPointer: piece)
+            let again = try readOnce { piece in
                 count += piece.count
                 guard count <= first.count else { throw BundleError.inputChanged(path) }
                 try emit(piece)
             }
-            guard count == first.count, Array(hasher.finalize()) == first.digest else { throw BundleError.inputChanged(path) }
+            guard again.count == first.count, again.digest == first.digest else { throw BundleError.inputChanged(path) }
         }
         return (bytes, first.ending)
     }
