@@ -14,7 +14,6 @@ final class FrameCompressor {
     /// Input not compressed yet: at most `batchFrames` whole frames.
     private var pending: [UInt8] = []
     private let batchFrames = max(2, ProcessInfo.processInfo.activeProcessorCount) * 2
-    private var framesWritten = 0
 
     private(set) var inputSize = 0
     private(set) var outputSize = 0
@@ -42,7 +41,7 @@ final class FrameCompressor {
     /// Compresses what is left. Empty input still gives one (empty) frame, so every
     /// section is a valid zstd stream.
     func finish() throws {
-        if !pending.isEmpty || framesWritten == 0 { try compressPending() }
+        if !pending.isEmpty || outputSize == 0 { try compressPending() }
     }
 
     private func compressPending() throws {
@@ -63,7 +62,6 @@ final class FrameCompressor {
             outputSize += frame.count
             try emit(frame)
         }
-        framesWritten += count
     }
 }
 

@@ -39,7 +39,6 @@ enum OutputWriter {
         let fd: Int32
         /// The final path, for error messages.
         let path: String
-        private(set) var size = 0
 
         init(fd: Int32, path: String) {
             self.fd = fd
@@ -58,7 +57,6 @@ enum OutputWriter {
                 guard written > 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
                 offset += written
             }
-            size += buffer.count
         }
     }
 
