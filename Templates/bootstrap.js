@@ -264,6 +264,12 @@ function createVirtualFs(buffer, files) {
     if (node === undefined) throw missing(p, shown, syscall);
     return node;
   };
+  // The file at `p`, to be read: EISDIR for a directory.
+  const fileAt = (p, shown = p) => {
+    const node = lookup(p, shown, 'open');
+    if (node.kind === DIRECTORY) throw systemError('EISDIR', 'read');
+    return node;
+  };
   // A view into the archive, not a copy: callers that hand bytes to the app copy them.
   const contents = (file) => {
     ensureArchive(file.offset, file.size);
@@ -304,11 +310,8 @@ function createVirtualFs(buffer, files) {
     copyOut,
     stat: (p, shown = p, syscall = 'stat') => statsOf(lookup(p, shown, syscall)),
     statsOf,
-    readFile(p, shown = p) {
-      const node = lookup(p, shown, 'open');
-      if (node.kind === DIRECTORY) throw systemError('EISDIR', 'read');
-      return contents(node);
-    },
+    fileAt,
+    readFile: (p, shown = p) => contents(fileAt(p, shown)),
     readText: (p) => contents(lookup(p, p, 'open')).toString('utf8'),
     readdir(p, shown = p) {
       const node = lookup(p, shown, 'scandir');
@@ -432,7 +435,7 @@ function patchFs(vfs) {
       const { encoding, flag = 'r' } = typeof options === 'string' ? { encoding: options } : options ?? {};
       if (isWriteFlag(flag)) throw systemError('EROFS', 'open', target.shown);
       // On an fd, readFile reads from where the fd is, like read(2).
-      const file = target.fd === undefined ? vfs.lookup(target.path, target.shown, 'open') : target.node;
+      const file = target.fd === undefined ? vfs.fileAt(target.path, target.shown) : target.node;
       if (file.kind !== FILE) throw systemError('EISDIR', 'read');
       const start = target.fd === undefined ? 0 : Math.min(target.position, file.size);
       if (target.fd !== undefined) target.position = Math.max(target.position, file.size);
@@ -483,8 +486,7 @@ function patchFs(vfs) {
     copyFile({ source, dest, shown }, [, , mode = 0]) {
       if (dest !== null || source === null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
       const flag = mode & fs.constants.COPYFILE_EXCL ? 'wx' : 'w';
-      writeRealFile(shown[1], Buffer.from(vfs.readFile(source.path, source.shown)), { flag });
-      vfs.giveBack(vfs.lookup(source.path, source.shown, 'copyfile'));
+      writeRealFile(shown[1], vfs.copyOut(vfs.fileAt(source.path, source.shown)), { flag });
     },
   };
 
