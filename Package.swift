@@ -35,7 +35,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bundle",
-            dependencies: ["BundlerCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BundlerCore", "PayloadFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // No Swift runtime needed where it runs, so Scripts/package can make it one
             // file that works on another machine (README, "One-file bundle").
             // The Foundation modules were compiled against the shared libraries, so their

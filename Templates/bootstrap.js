@@ -22,12 +22,14 @@
 // would. File data is never copied at startup: the index keeps offsets and files are
 // decoded on use.
 
-const VIRTUAL_ROOT = '/$bundle';
+const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
+const VIRTUAL_ROOT = launch.virtualRoot; // Format.virtualRoot, from the launcher
 const FILE = 'file';
 const DIRECTORY = 'directory';
-const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
 const ensureArchive = launch.ensureArchive ?? (() => {});
 const releaseArchive = launch.releaseArchive ?? (() => {});
+// Set in the environment of the children the app starts of itself (see "Children of the app").
+const STARTED_BY_ENVIRONMENT_KEY = 'BUNDLE_STARTED_BY';
 
 const fs = internalRequire('fs');
 const path = internalRequire('path');
@@ -39,16 +41,20 @@ const { Buffer } = internalRequire('buffer');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 let systemErrorMap = null; // errno -> [code, description], made on the first error
 let sharedArchiveBuffer = null; // see sharedArchive()
+let bigIntStatsPrototype = null; // see statsOf
+let virtualWorkingDirectory = null; // see installWorkingDirectory
 const sourcesRead = new Map(); // virtual path -> the text fs last read of it, for files with a code cache
 const COPY_PIECE = 8 << 20; // see copyOut
 const WORKER_ENVIRONMENT_KEY = 'bundle:archive'; // see "Worker threads"
 
+if (typeof VIRTUAL_ROOT !== 'string' || !VIRTUAL_ROOT.startsWith('/')) throw new Error('bundle: the launcher named no virtual root');
 const app = parseArchive(archive);
 const vfs = createVirtualFs(archive, app.files);
 if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); // eslint-disable-line no-restricted-syntax
 // Before any app code: node's loaders read modules through the public `fs`, and a
 // module loaded before the patch would be read from the real disk.
 patchFs(vfs);
+if (launch.role === 'main') installWorkingDirectory(vfs); // workers cannot chdir
 const resolver = installModuleLoader(vfs);
 installCodeCache();
 adaptBuiltinsOnFirstUse();
@@ -59,19 +65,19 @@ Module.syncBuiltinESMExports();
 
 if (launch.role === 'worker') {
   runWorker(launch);
+} else if (launch.nodeCommandLine) {
+  runAsNode();
 } else {
   runMain(mainFromArguments());
 }
 
-// The module to run, with process.argv as `node <module> args` would have it. A child of
-// the app (child_process.fork(), cluster, spawn(process.execPath, [...])) runs
-// `app /$bundle/<module> args`: when the first argument is a path under the virtual
-// root, that module runs instead of the entry, as `node <module>` would run it (a
-// missing one is reported like node's "Cannot find module", never mistaken for an
-// argument, so that a fork of a missing module cannot fork the entry again and again).
-// Node options in front of the path: see embed.cc ("Children of the app"). Every other
-// command line reaches the entry untouched, `./app --version` included; what a user
-// needs to know is that `./app /$bundle/<module>` runs that bundled module.
+// The module to run, with process.argv as `node <module> args` would have it: the
+// entry, which gets every argument (`./app --version` reaches the app). The one
+// exception: a first argument under the virtual root runs that bundled module, as
+// `node <module>` would (a missing one is reported like node's "Cannot find module",
+// never mistaken for an argument), so a command line the app wrote into a script or a
+// Makefile means what it said. Children the app starts itself read their whole
+// command line as node would: runAsNode.
 function mainFromArguments() {
   const first = process.argv[1];
   if (typeof first === 'string' && first.startsWith(`${VIRTUAL_ROOT}/`)) {
@@ -147,6 +153,7 @@ function parseArchive(buffer) {
   for (let i = 0; i < count; i++) {
     need(offset, RECORD_SIZE, 'entry record ', i);
     const kind = view.getUint8(offset);
+    const mode = view.getUint16(offset + 1, true) & 0o7777; // 0: not recorded
     const pathStart = offset + RECORD_SIZE;
     const pathLength = view.getUint32(offset + 4, true);
     const dataOffset = readUint64(offset + 8);
@@ -167,7 +174,7 @@ function parseArchive(buffer) {
     // toString replaces bad UTF-8 with U+FFFD; only then is the strict decoder needed.
     if (relative.includes('\uFFFD')) decodeUtf8(bytes.subarray(pathStart, offset), `path of entry ${i}`);
     checkRelativePath(relative, 'path of entry ', i);
-    files.push({ kind: FILE, relative, offset: dataOffset, size: dataLength, ino: files.length + 1 });
+    files.push({ kind: FILE, relative, offset: dataOffset, size: dataLength, ino: files.length + 1, mode: mode || 0o444 });
   }
   if (!files.some((file) => file.relative === metadata.entry)) {
     throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
@@ -262,7 +269,28 @@ function createVirtualFs(buffer, files) {
   const lookup = (p, shown, syscall) => {
     const node = nodeAt(p);
     if (node === undefined) throw missing(p, shown, syscall);
+    // 'file/' (or 'file/.') names a directory: for a file the kernel says ENOTDIR.
+    if (node.kind === FILE && typeof shown === 'string' && /\/\.?$/.test(shown)) throw systemError('ENOTDIR', syscall, shown);
     return node;
+  };
+  // What the kernel answers a change to `p` on a read-only mount (measured on a
+  // read-only bind mount, Tests/bootstrap/fs.test.js compares): the path up to its
+  // parent is resolved first (ENOTDIR through a file, ENOENT for a missing folder), then
+  // `needs` says what the call looks at before the mount's EROFS: 'create' (open with
+  // O_CREAT: EISDIR for a folder), 'existing' (the target must exist: ENOENT; chmod,
+  // utimes, access), 'write' (must exist and not be a folder: truncate), 'new' (EEXIST
+  // when it exists: mkdir, symlink, link),
+  // 'parent' (nothing more: unlink, rmdir, rename, mkdtemp).
+  const changeError = (p, shown, syscall, needs, dest) => {
+    const parent = nodeAt(path.dirname(p));
+    if (parent?.kind !== DIRECTORY && p !== VIRTUAL_ROOT) return missing(p, shown, syscall);
+    const node = nodeAt(p);
+    if (node?.kind === FILE && typeof shown === 'string' && /\/\.?$/.test(shown)) return systemError('ENOTDIR', syscall, shown, dest);
+    if (needs === 'create' && node?.kind === DIRECTORY) return systemError('EISDIR', syscall, shown, dest);
+    if ((needs === 'existing' || needs === 'write') && node === undefined) return systemError('ENOENT', syscall, shown, dest);
+    if (needs === 'write' && node.kind === DIRECTORY) return systemError('EISDIR', syscall, shown, dest);
+    if (needs === 'new' && node !== undefined) return systemError('EEXIST', syscall, shown, dest);
+    return systemError('EROFS', syscall, shown, dest);
   };
   // The file at `p`, to be read: EISDIR for a directory.
   const fileAt = (p, shown = p) => {
@@ -308,8 +336,9 @@ function createVirtualFs(buffer, files) {
     slice,
     giveBack,
     copyOut,
-    stat: (p, shown = p, syscall = 'stat') => statsOf(lookup(p, shown, syscall)),
+    stat: (p, shown = p, syscall = 'stat', bigint = false) => statsOf(lookup(p, shown, syscall), bigint),
     statsOf,
+    changeError,
     fileAt,
     readFile: (p, shown = p) => contents(fileAt(p, shown)),
     readText: (p) => contents(lookup(p, p, 'open')).toString('utf8'),
@@ -318,15 +347,33 @@ function createVirtualFs(buffer, files) {
       if (node.kind !== DIRECTORY) throw systemError('ENOTDIR', 'scandir', shown);
       return listingOf(p);
     },
+    // Every entry below `p`, as node's recursive readdir lists them: a folder's own
+    // entries first, then those of its folders, in the order they were listed.
+    readdirRecursive(p, shown = p) {
+      const result = [];
+      const pending = [''];
+      while (pending.length > 0) {
+        const relative = pending.shift();
+        const dir = relative === '' ? p : `${p}/${relative}`;
+        for (const entry of this.readdir(dir, relative === '' ? shown : dir)) {
+          const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+          result.push({ ...entry, name, parent: relative === '' ? shown : path.join(shown, relative) });
+          if (entry.isDirectory) pending.push(name);
+        }
+      }
+      return result;
+    },
   };
 
-  function statsOf(node) {
+  // fs.Stats, or with `bigint` node's BigIntStats (whose class node does not export:
+  // its prototype is taken from a real stat, once).
+  function statsOf(node, bigint = false) {
     const isDirectory = node.kind === DIRECTORY;
     const size = isDirectory ? 0 : node.size;
     const epoch = 0; // no timestamps in the archive: same bytes, same stats
-    return Object.assign(Object.create(fs.Stats.prototype), {
+    const fields = {
       dev: 0,
-      mode: isDirectory ? fs.constants.S_IFDIR | 0o555 : fs.constants.S_IFREG | 0o444,
+      mode: isDirectory ? fs.constants.S_IFDIR | 0o755 : fs.constants.S_IFREG | node.mode,
       nlink: 1,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
@@ -336,8 +383,13 @@ function createVirtualFs(buffer, files) {
       size,
       blocks: Math.ceil(size / 512),
       atimeMs: epoch, mtimeMs: epoch, ctimeMs: epoch, birthtimeMs: epoch,
-      atime: new Date(epoch), mtime: new Date(epoch), ctime: new Date(epoch), birthtime: new Date(epoch),
-    });
+    };
+    const dates = { atime: new Date(epoch), mtime: new Date(epoch), ctime: new Date(epoch), birthtime: new Date(epoch) };
+    if (!bigint) return Object.assign(Object.create(fs.Stats.prototype), fields, dates);
+    bigIntStatsPrototype ??= Object.getPrototypeOf(fs.statSync('/', { bigint: true }));
+    const big = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, BigInt(value)]));
+    const nanoseconds = { atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };
+    return Object.assign(Object.create(bigIntStatsPrototype), big, nanoseconds, dates);
   }
 }
 
@@ -366,11 +418,43 @@ function pathString(p) {
 }
 
 // { path, shown } when the argument names something under the virtual root, else null.
+// A relative path is under it when the working directory is (installWorkingDirectory).
 function virtualTarget(p) {
   const shown = pathString(p);
-  if (shown === null || !shown.startsWith(VIRTUAL_ROOT)) return null; // the fast path for real files
+  if (shown === null) return null;
+  if (!shown.startsWith(VIRTUAL_ROOT) && (virtualWorkingDirectory === null || shown.startsWith('/'))) return null; // the fast path for real files
   const resolved = path.resolve(shown);
   return isVirtualPath(resolved) ? { path: resolved, shown } : null;
+}
+
+// process.chdir() into a bundled folder (`process.chdir(__dirname)`, common in servers
+// and CLIs): the kernel cannot enter it, so the working directory becomes virtual.
+// process.cwd() shows it, path.resolve() and relative fs paths start from it, and
+// require() from the working directory (-e, the REPL) looks there. The real working
+// directory stays where it was: child processes start there unless given `cwd`, and
+// process.chdir() to a real folder leaves the virtual one.
+function installWorkingDirectory(vfs) {
+  const realCwd = process.cwd;
+  replace(process, 'chdir', (original) => function chdir(directory) {
+    if (typeof directory !== 'string') return Reflect.apply(original, this, arguments); // node's error
+    const target = path.resolve(directory);
+    if (!isVirtualPath(target)) {
+      Reflect.apply(original, this, [target]);
+      virtualWorkingDirectory = null;
+      return undefined;
+    }
+    const node = vfs.find(target);
+    if (node?.kind !== DIRECTORY) {
+      // node's message names both: "ENOENT: no such file or directory, chdir '/cwd' -> 'x'"
+      const error = systemError(node === undefined ? 'ENOENT' : 'ENOTDIR', 'chdir', process.cwd(), directory);
+      throw hideBootstrapFrames(error, chdir);
+    }
+    virtualWorkingDirectory = target;
+    return undefined;
+  });
+  replace(process, 'cwd', () => function cwd() {
+    return virtualWorkingDirectory ?? Reflect.apply(realCwd, process, []);
+  });
 }
 
 // Errors shaped like libuv's through node: "ENOENT: no such file or directory, open '/x'".
@@ -411,7 +495,9 @@ function patchFs(vfs) {
 
   // Which arguments make a call ours; null sends it to the original function.
   const firstPath = (args) => virtualTarget(args[0]);
-  const virtualFd = (args) => openFiles.get(args[0]) ?? null;
+  // A virtual fd, or a FileHandle of fs.promises.open on a bundled file (bundledFileHandle).
+  const BUNDLED_FD = Symbol('bundle:fd');
+  const virtualFd = (args) => openFiles.get(args[0]?.[BUNDLED_FD] ?? args[0]) ?? null;
   const pathOrFd = (args) => firstPath(args) ?? virtualFd(args);
   const bothPaths = (args) => ({
     source: virtualTarget(args[0]),
@@ -423,17 +509,25 @@ function patchFs(vfs) {
     return paths.source || paths.dest ? paths : null;
   };
   const secondPath = (args) => (virtualTarget(args[1]) ? bothPaths(args) : null); // symlink(target, path)
-  const readOnly = (syscall) => (target) => {
-    throw systemError('EROFS', syscall, target.shown);
+  // A change to a bundled path fails as on a read-only mount (vfs.changeError).
+  const refused = (syscall, needs) => (target) => {
+    throw vfs.changeError(target.path, target.shown, syscall, needs);
   };
-  const readOnlyTwoPaths = (syscall) => ({ shown }) => {
-    throw systemError('EROFS', syscall, shown[0], shown[1]);
+  // Two paths: within the bundle as above; between the bundle and the disk, EXDEV, as
+  // between two mounts (rename, link).
+  const refusedTwoPaths = (syscall, needs) => ({ source, dest, shown }) => {
+    if (source === null || dest === null) throw systemError('EXDEV', syscall, shown[0], shown[1]);
+    if (needs === 'new') {
+      vfs.lookup(source.path, source.shown, syscall); // link: the source must exist
+    }
+    throw systemError(vfs.changeError(dest.path, dest.shown, syscall, needs).code, syscall, shown[0], shown[1]);
   };
 
   const operations = {
     readFile(target, [, options]) {
       const { encoding, flag = 'r' } = typeof options === 'string' ? { encoding: options } : options ?? {};
-      if (isWriteFlag(flag)) throw systemError('EROFS', 'open', target.shown);
+      if (isWriteFlag(flag) && target.fd === undefined) throw vfs.changeError(target.path, target.shown, 'open', 'create');
+      if (isWriteFlag(flag)) throw systemError('EBADF', 'read');
       // On an fd, readFile reads from where the fd is, like read(2).
       const file = target.fd === undefined ? vfs.fileAt(target.path, target.shown) : target.node;
       if (file.kind !== FILE) throw systemError('EISDIR', 'read');
@@ -449,44 +543,98 @@ function patchFs(vfs) {
     stat: statAs('stat'),
     lstat: statAs('lstat'), // no symlinks in the archive
     readdir(target, [, options]) {
-      const { encoding, withFileTypes } = typeof options === 'string' ? { encoding: options } : options ?? {};
-      return vfs.readdir(target.path, target.shown).map(({ name, isDirectory }) => {
+      const { encoding, withFileTypes, recursive } = typeof options === 'string' ? { encoding: options } : options ?? {};
+      const entries = recursive ? vfs.readdirRecursive(target.path, target.shown)
+        : vfs.readdir(target.path, target.shown).map((entry) => ({ ...entry, parent: target.shown }));
+      return entries.map(({ name, isDirectory, parent }) => {
         const shownName = encoding === 'buffer' ? Buffer.from(name) : name;
         if (!withFileTypes) return shownName;
         const type = isDirectory ? fs.constants.UV_DIRENT_DIR : fs.constants.UV_DIRENT_FILE;
-        return new fs.Dirent(shownName, type, target.shown, target.shown);
+        const baseName = recursive ? path.basename(name) : shownName;
+        return new fs.Dirent(encoding === 'buffer' ? Buffer.from(baseName) : baseName, type, parent, parent);
       });
     },
     // No symlinks in the archive: the real path is the normalized path.
     realpath: (target, [, options]) => realpath(target, options, 'lstat'),
     realpathNative: (target, [, options]) => realpath(target, options, 'realpath'),
+    readlink(target) {
+      vfs.lookup(target.path, target.shown, 'readlink');
+      throw systemError('EINVAL', 'readlink', target.shown); // not a symlink
+    },
     access(target, [, mode = fs.constants.F_OK]) {
       const node = vfs.lookup(target.path, target.shown, 'access');
       if (mode & fs.constants.W_OK) throw systemError('EROFS', 'access', target.shown);
-      if (mode & fs.constants.X_OK && node.kind === FILE) throw systemError('EACCES', 'access', target.shown);
+      const executable = node.kind === DIRECTORY || (node.mode & 0o111) !== 0;
+      if (mode & fs.constants.X_OK && !executable) throw systemError('EACCES', 'access', target.shown);
     },
-    exists: (target) => vfs.find(target.path) !== undefined,
+    exists(target) {
+      try {
+        vfs.lookup(target.path, target.shown, 'access');
+        return true;
+      } catch {
+        return false;
+      }
+    },
     open(target, [, flags = 'r']) {
-      if (isWriteFlag(flags)) throw systemError('EROFS', 'open', target.shown);
+      if (isWriteFlag(flags)) throw vfs.changeError(target.path, target.shown, 'open', 'create');
       const node = vfs.lookup(target.path, target.shown, 'open');
       const fd = nextFd++;
       openFiles.set(fd, { fd, node, position: 0 });
       return fd;
     },
+    openHandle: (target, args) => bundledFileHandle(operations.open(target, args)),
+    openAsBlob: (target) => new Blob([vfs.copyOut(vfs.fileAt(target.path, target.shown))]),
     read: (file, args) => readFromFile(file, readRequest(args.slice(1))),
-    fstat: (file) => vfs.statsOf(file.node),
+    readv: (file, [, buffers, position]) => readIntoBuffers(file, buffers, position),
+    fstat: (file, [, options]) => vfs.statsOf(file.node, options?.bigint === true),
     close(file) {
       openFiles.delete(file.fd);
     },
+    // Writes through a descriptor opened read-only, as the kernel answers them.
+    writeToFd: () => { throw systemError('EBADF', 'write'); },
+    syncFd: () => undefined, // nothing is pending on a read-only file
+    truncateFd: () => { throw systemError('EINVAL', 'ftruncate'); },
+    changeFd: (syscall) => () => { throw systemError('EROFS', syscall); },
     mkdir(target, [, options]) {
       const recursive = typeof options === 'object' && options?.recursive;
       if (recursive && vfs.isDirectory(target.path)) return undefined; // `mkdir -p` of what exists
-      throw systemError('EROFS', 'mkdir', target.shown);
+      if (recursive) {
+        // node's recursive mkdir reports a folder it cannot make as missing (measured).
+        const error = vfs.changeError(target.path, target.shown, 'mkdir', 'new');
+        throw error.code === 'EROFS' || error.code === 'EEXIST' ? systemError('ENOENT', 'mkdir', target.shown) : error;
+      }
+      throw vfs.changeError(target.path, target.shown, 'mkdir', 'new');
     },
     copyFile({ source, dest, shown }, [, , mode = 0]) {
-      if (dest !== null || source === null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
+      if (dest !== null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
       const flag = mode & fs.constants.COPYFILE_EXCL ? 'wx' : 'w';
       writeRealFile(shown[1], vfs.copyOut(vfs.fileAt(source.path, source.shown)), { flag });
+    },
+    cp: (paths, [, , options]) => copyTree(paths, options ?? {}),
+    rm(target, [, options]) {
+      const node = vfs.find(target.path);
+      if (node === undefined) {
+        if (options?.force) return undefined;
+        throw systemError('ENOENT', 'lstat', target.shown);
+      }
+      if (node.kind === DIRECTORY && !options?.recursive) {
+        throw nodeError(Error, 'ERR_FS_EISDIR', `Path is a directory: rm returned EISDIR (is a directory) ${target.shown}`);
+      }
+      throw systemError('EROFS', node.kind === DIRECTORY ? 'rmdir' : 'unlink', target.shown);
+    },
+    opendir(target) {
+      if (vfs.lookup(target.path, target.shown, 'opendir').kind !== DIRECTORY) {
+        throw systemError('ENOTDIR', 'opendir', target.shown);
+      }
+      return bundledDir(target.shown, operations.readdir(target, [undefined, { withFileTypes: true }]));
+    },
+    // Bundled files never change: a watcher that is never told of a change.
+    watch: () => Object.assign(new (internalRequire('events'))(), { close() {}, ref() { return this; }, unref() { return this; } }),
+    watchFile: () => Object.assign(new (internalRequire('events'))(), { ref() { return this; }, unref() { return this; } }),
+    unwatchFile: () => undefined,
+    statfs(target) {
+      vfs.lookup(target.path, target.shown, 'statfs');
+      throw nodeError(Error, 'ERR_BUNDLE_UNSUPPORTED', `fs.statfs is not available for the bundled ${target.shown}`);
     },
   };
 
@@ -494,7 +642,7 @@ function patchFs(vfs) {
   function statAs(syscall) {
     return (target, [, options], flavour) => {
       if (flavour === 'sync' && options?.throwIfNoEntry === false && !vfs.find(target.path)) return undefined;
-      return vfs.stat(target.path, target.shown, syscall);
+      return vfs.stat(target.path, target.shown, syscall, options?.bigint === true);
     };
   }
 
@@ -516,6 +664,136 @@ function patchFs(vfs) {
     return count;
   }
 
+  // readv(fd, buffers[, position]): fills the buffers in turn, like readv(2).
+  function readIntoBuffers(file, buffers, position) {
+    let total = 0;
+    let at = typeof position === 'number' ? position : null;
+    for (const buffer of buffers) {
+      const count = readFromFile(file, { buffer, offset: 0, length: buffer.byteLength, position: at });
+      total += count;
+      if (at !== null) at += count;
+      if (count < buffer.byteLength) break;
+    }
+    return total;
+  }
+
+  // fs.cp out of the bundle: files copied, folders made, as node's cp does.
+  function copyTree({ source, dest, shown }, options) {
+    if (dest !== null) throw systemError('EROFS', 'copyfile', shown[0], shown[1]);
+    const walk = (from, to, shownFrom) => {
+      const node = vfs.lookup(from, shownFrom, 'lstat');
+      if (typeof options.filter === 'function' && !options.filter(from, to)) return;
+      if (node.kind === FILE) {
+        const exists = fs.existsSync(to);
+        if (exists && options.errorOnExist && options.force === false) {
+          throw nodeError(Error, 'ERR_FS_CP_EEXIST', `Target already exists: cp returned EEXIST (${to} already exists)`);
+        }
+        if (!exists || options.force !== false) writeRealFile(to, vfs.copyOut(node), { mode: node.mode });
+        return;
+      }
+      if (!options.recursive) {
+        throw nodeError(Error, 'ERR_FS_EISDIR', `Recursive option is required to copy a directory: cp returned EISDIR (${from} is a directory (not copied)) ${from}`);
+      }
+      fs.mkdirSync(to, { recursive: true });
+      for (const entry of vfs.readdir(from, shownFrom)) walk(`${from}/${entry.name}`, path.join(to, entry.name), `${from}/${entry.name}`);
+    };
+    walk(source.path, path.resolve(shown[1]), source.shown);
+  }
+
+  // What fs.opendir gives: entries one at a time, then null; closed once.
+  function bundledDir(shownPath, entries) {
+    let closed = false;
+    const next = () => {
+      if (closed) throw nodeError(Error, 'ERR_DIR_CLOSED', 'Directory handle was closed');
+      return entries.shift() ?? null;
+    };
+    const close = () => {
+      if (closed) throw nodeError(Error, 'ERR_DIR_CLOSED', 'Directory handle was closed');
+      closed = true;
+    };
+    const later = (work, callback) => {
+      if (typeof callback !== 'function') return Promise.resolve().then(work);
+      process.nextTick(() => {
+        let result;
+        try {
+          result = work();
+        } catch (error) {
+          callback(error);
+          return;
+        }
+        callback(null, result);
+      });
+      return undefined;
+    };
+    return {
+      path: shownPath,
+      readSync: next,
+      read: (callback) => later(next, callback),
+      closeSync: close,
+      close: (callback) => later(close, callback),
+      async* [Symbol.asyncIterator]() {
+        try {
+          for (let entry = next(); entry !== null; entry = next()) yield entry;
+        } finally {
+          if (!closed) close();
+        }
+      },
+    };
+  }
+
+  // What fs.promises.open gives for a bundled file: node's FileHandle interface over a
+  // virtual fd (reads, stat, streams, lines; writes fail as on a read-only descriptor).
+  function bundledFileHandle(fd) {
+    const EventEmitter = internalRequire('events');
+    const handle = new EventEmitter();
+    const file = () => {
+      const open = openFiles.get(fd);
+      if (open === undefined) throw systemError('EBADF', 'read');
+      return open;
+    };
+    const refuse = (syscall, code = 'EROFS') => async () => { file(); throw systemError(code, syscall); };
+    return Object.assign(handle, {
+      [BUNDLED_FD]: fd,
+      get fd() { return openFiles.has(fd) ? fd : -1; },
+      async read(buffer, offset, length, position) {
+        const request = readRequest([buffer, offset, length, position]);
+        return { bytesRead: readFromFile(file(), request), buffer: request.buffer };
+      },
+      async readv(buffers, position) {
+        return { bytesRead: readIntoBuffers(file(), buffers, position), buffers };
+      },
+      async readFile(options) {
+        return operations.readFile(file(), [undefined, options]);
+      },
+      async stat(options) {
+        return vfs.statsOf(file().node, options?.bigint === true);
+      },
+      createReadStream(options) {
+        return fs.createReadStream(null, { ...options, fd });
+      },
+      readLines(options) {
+        return internalRequire('readline').createInterface({ input: handle.createReadStream(options), crlfDelay: Infinity });
+      },
+      async close() {
+        if (!openFiles.delete(fd)) return;
+        handle.emit('close');
+      },
+      async [Symbol.asyncDispose ?? Symbol('asyncDispose')]() {
+        return handle.close();
+      },
+      sync: async () => { file(); },
+      datasync: async () => { file(); },
+      write: refuse('write', 'EBADF'),
+      writev: refuse('write', 'EBADF'),
+      writeFile: refuse('write', 'EBADF'),
+      appendFile: refuse('write', 'EBADF'),
+      truncate: refuse('ftruncate', 'EINVAL'),
+      chmod: refuse('fchmod'),
+      chown: refuse('fchown'),
+      utimes: refuse('futime'),
+    });
+  }
+
   const all = ['sync', 'callback', 'promise'];
   const plain = ['sync', 'callback'];
   const table = [
@@ -526,19 +804,41 @@ function patchFs(vfs) {
     ['readdir', firstPath, operations.readdir, all],
     ['realpath', firstPath, operations.realpath, plain],
     ['realpath', firstPath, operations.realpathNative, ['promise']],
+    ['readlink', firstPath, operations.readlink, all],
     ['access', firstPath, operations.access, all],
     ['open', firstPath, operations.open, plain],
+    ['open', firstPath, operations.openHandle, ['promise']],
+    ['opendir', firstPath, operations.opendir, all],
     ['fstat', virtualFd, operations.fstat, plain],
+    ['readv', virtualFd, operations.readv, ['sync']],
     ['close', virtualFd, operations.close, plain],
+    ['write', virtualFd, operations.writeToFd, plain],
+    ['writev', virtualFd, operations.writeToFd, plain],
+    ['fsync', virtualFd, operations.syncFd, plain],
+    ['fdatasync', virtualFd, operations.syncFd, plain],
+    ['ftruncate', virtualFd, operations.truncateFd, plain],
+    ['fchmod', virtualFd, operations.changeFd('fchmod'), plain],
+    ['fchown', virtualFd, operations.changeFd('fchown'), plain],
+    ['futimes', virtualFd, operations.changeFd('futime'), plain],
     ['mkdir', firstPath, operations.mkdir, all],
     ['copyFile', eitherPath, operations.copyFile, all],
-    ['rename', eitherPath, readOnlyTwoPaths('rename'), all],
-    ['link', eitherPath, readOnlyTwoPaths('link'), all],
-    ['symlink', secondPath, readOnlyTwoPaths('symlink'), all],
-    ...[['writeFile', 'open'], ['appendFile', 'open'], ['truncate', 'open'], ['rmdir', 'rmdir'],
-      ['rm', 'rm'], ['unlink', 'unlink'], ['chmod', 'chmod'], ['chown', 'chown'], ['lchown', 'lchown'],
-      ['utimes', 'utime'], ['lutimes', 'lutime'], ['mkdtemp', 'mkdtemp']]
-      .map(([name, syscall]) => [name, firstPath, readOnly(syscall), all]),
+    ['cp', eitherPath, operations.cp, all],
+    ['rm', firstPath, operations.rm, all],
+    ['statfs', firstPath, operations.statfs, all],
+    ['rename', eitherPath, refusedTwoPaths('rename', 'parent'), all],
+    ['link', eitherPath, refusedTwoPaths('link', 'new'), all],
+    ['symlink', secondPath, ({ dest, shown }) => {
+      throw systemError(vfs.changeError(dest.path, dest.shown, 'symlink', 'new').code, 'symlink', shown[0], shown[1]);
+    }, all],
+    ['mkdtemp', firstPath, (target) => {
+      // node shows the template it asked the kernel for.
+      throw vfs.changeError(`${target.path}XXXXXX`, `${target.shown}XXXXXX`, 'mkdtemp', 'parent');
+    }, all],
+    ...[['writeFile', 'open', 'create'], ['appendFile', 'open', 'create'], ['truncate', 'open', 'write'],
+      ['rmdir', 'rmdir', 'parent'], ['unlink', 'unlink', 'parent'], ['chmod', 'chmod', 'existing'],
+      ['lchmod', 'chmod', 'existing'], ['chown', 'chown', 'existing'], ['lchown', 'lchown', 'existing'],
+      ['utimes', 'utime', 'existing'], ['lutimes', 'lutime', 'existing']]
+      .map(([name, syscall, needs]) => [name, firstPath, refused(syscall, needs), all]),
   ];
   const promiseTable = [];
   for (const [name, select, implementation, flavours] of table) {
@@ -555,6 +855,18 @@ function patchFs(vfs) {
     if (promisesPatched) return;
     promisesPatched = true;
     for (const [name, select, implementation] of promiseTable) install(fs.promises, name, 'promise', select, implementation);
+    replace(fs.promises, 'watch', (original) => function watch(filename, options) {
+      if (virtualTarget(filename) === null) return Reflect.apply(original, this, arguments);
+      const signal = options?.signal;
+      return {
+        [Symbol.asyncIterator]() { return this; },
+        next: () => new Promise((resolve, reject) => {
+          if (signal?.aborted) reject(signal.reason);
+          signal?.addEventListener('abort', () => reject(nodeError(Error, 'ABORT_ERR', 'The operation was aborted')), { once: true });
+        }),
+        return: async () => ({ done: true, value: undefined }),
+      };
+    });
   };
   const promisesProperty = Object.getOwnPropertyDescriptor(fs, 'promises');
   if (typeof promisesProperty?.get === 'function' && promisesProperty.configurable) {
@@ -573,6 +885,13 @@ function patchFs(vfs) {
   install(fs.realpathSync, 'native', 'sync', firstPath, operations.realpathNative);
   install(fs.realpath, 'native', 'callback', firstPath, operations.realpathNative);
   install(fs, 'existsSync', 'sync', firstPath, operations.exists);
+  install(fs, 'openAsBlob', 'promise', firstPath, operations.openAsBlob); // node 19.8 on
+  // Watchers take a listener, not a callback: replaced as they are.
+  for (const name of ['watch', 'watchFile', 'unwatchFile']) {
+    replace(fs, name, (original) => function watcher(...args) {
+      return virtualTarget(args[0]) === null ? Reflect.apply(original, this, args) : operations[name]();
+    });
+  }
   install(fs, 'readSync', 'sync', virtualFd, operations.read);
   // fs.exists hands its callback a boolean and no error.
   replace(fs, 'exists', (original) => function exists(p, callback) {
@@ -595,6 +914,21 @@ function patchFs(vfs) {
       error = hideBootstrapFrames(err, read);
     }
     process.nextTick(callback, error, bytesRead, request.buffer);
+  });
+  // fs.readv hands its callback (error, bytesRead, buffers).
+  replace(fs, 'readv', (original) => function readv(fd, buffers, ...rest) {
+    const file = virtualFd([fd]);
+    if (file === null) return Reflect.apply(original, this, arguments);
+    const callback = rest.pop();
+    if (typeof callback !== 'function') throw invalidCallback(callback);
+    let error = null;
+    let bytesRead;
+    try {
+      bytesRead = readIntoBuffers(file, buffers, rest[0]);
+    } catch (err) {
+      error = hideBootstrapFrames(err, readv);
+    }
+    process.nextTick(callback, error, bytesRead, buffers);
   });
   function install(holder, key, flavour, select, implementation) {
     const makeWrapper = { sync: syncWrapper, callback: callbackWrapper, promise: promiseWrapper }[flavour];
@@ -703,6 +1037,7 @@ function readRequest([buffer, offset, length, position]) {
 
 function installModuleLoader(vfs) {
   const resolver = createResolver(vfs);
+  installBundledLookupPaths();
   const originalResolveFilename = Module._resolveFilename;
   Module._resolveFilename = function _resolveFilename(request, parent, isMain, options) {
     if (!involvesVirtualRoot(request, parent, options)) {
@@ -727,6 +1062,20 @@ function installModuleLoader(vfs) {
     return Reflect.apply(originalLoadNative, this, arguments);
   };
   return resolver;
+}
+
+// node's node_modules folders of a directory, for one under the virtual root: those
+// up to the root, never a real folder above it (see the resolver's lookupPaths).
+function installBundledLookupPaths() {
+  replace(Module, '_nodeModulePaths', (original) => function _nodeModulePaths(from) {
+    const resolved = typeof from === 'string' ? path.resolve(from) : from;
+    if (typeof resolved !== 'string' || !isVirtualPath(resolved)) return Reflect.apply(original, this, arguments);
+    const paths = [];
+    for (let dir = resolved; ; dir = path.dirname(dir)) {
+      if (path.basename(dir) !== 'node_modules') paths.push(`${dir}/node_modules`);
+      if (dir === VIRTUAL_ROOT) return paths;
+    }
+  });
 }
 
 function involvesVirtualRoot(request, parent, options) {
@@ -835,7 +1184,7 @@ function requireEsmError(module, filename, scope, vfs) {
 // internalRequire it needs no flag and no extra thread, and leaves everything else to
 // node: translators (so cjs-module-lexer reads CommonJS files through the patched fs
 // and named imports work), module jobs, top-level await, import.meta,
-// import.meta.resolve, stack traces with file:///$bundle/... URLs, error reporting. Only
+// import.meta.resolve, stack traces with file:///proc/self/bundle/... URLs, error reporting. Only
 // resolve and load of the archive's files are ours (createEsmHooks). Startup: node
 // creates its loader anyway once a CommonJS module has loaded; connecting it costs
 // about 1 ms more (measured: a small ESM app starts as fast, relative to plain node, as
@@ -948,18 +1297,18 @@ function registerHooks() {
   const source = `
   import { createRequire } from 'node:module';
   let hooks;
-  export function initialize({ archive, bootstrap }) {
+  export function initialize({ archive, bootstrap, virtualRoot }) {
     const require = createRequire('/');
     const source = require('buffer').Buffer.from(archive, bootstrap.offset, bootstrap.length).toString('utf8');
     const compiled = require('vm').compileFunction(source, ['process', 'internalRequire', 'archive'],
       { filename: 'bundle:bootstrap.js' });
-    hooks = compiled(process, require, archive, { role: 'hooks' });
+    hooks = compiled(process, require, archive, { role: 'hooks', virtualRoot });
   }
   export const resolve = (specifier, context, nextResolve) => hooks.resolve(specifier, context, nextResolve);
   export const load = (url, context, nextLoad) => hooks.load(url, context, nextLoad);
   `;
   const hooksURL = `data:text/javascript,${encodeURIComponent(source)}`;
-  Module.register(hooksURL, { parentURL: 'data:', data: { archive: sharedArchive(), bootstrap: app.bootstrap } });
+  Module.register(hooksURL, { parentURL: 'data:', data: { archive: sharedArchive(), bootstrap: app.bootstrap, virtualRoot: VIRTUAL_ROOT } });
   return true;
 }
 
@@ -1096,8 +1445,8 @@ function adaptBuiltinsOnFirstUse() {
   const adapters = new Map([
     ['fs/promises', () => fs.promises], // the getter patches it
     ['worker_threads', installWorkerSupport],
-    ['child_process', installForkSupport],
-    ['cluster', installForkSupport],
+    ['child_process', installChildSupport],
+    ['cluster', installChildSupport],
   ]);
   const done = new Set();
   const adapt = (id) => {
@@ -1173,6 +1522,7 @@ function installWorkerSupport() {
       start = { role: 'worker', filename: file };
     }
     if (given.execArgv !== undefined && !Array.isArray(given.execArgv)) return null; // node's error
+    Object.assign(start, { virtualRoot: VIRTUAL_ROOT, appIdentity: launch.appIdentity });
     start.execArgv = (given.execArgv ?? process.execArgv).map(String);
     if (workerThreads.getEnvironmentData(WORKER_ENVIRONMENT_KEY) === undefined) {
       workerThreads.setEnvironmentData(WORKER_ENVIRONMENT_KEY, { archive: sharedArchive(), bootstrap: app.bootstrap });
@@ -1242,34 +1592,102 @@ function runWorker(start) {
   runMain(resolveMain(start.filename));
 }
 
-// MARK: - Child processes
+// MARK: - Children of the app
 //
-// fork() of a bundled module starts this executable again (process.execPath) as
-// `app [execArgv] /$bundle/<module> args`; mainFromArguments and embed.cc recognize it.
-// cluster's workers come through fork() too. fork() is wrapped only to keep that command
-// line unambiguous: execArgv keeps its single-argument options (`--max-old-space-size=
-// 100`; embed.cc applies the harmless ones) and loses the others with their values
-// (`--require x`), which could not be applied anyway.
+// A child started with the app's own executable (fork, cluster, spawn/exec/execFile of
+// process.execPath, a shell command naming it, `bash -c '<execPath> …'`) gets
+// BUNDLE_STARTED_BY=<this app's identity> in its environment, whatever `env` the call
+// passes; embed.cc then lets node parse that child's command line, and runAsNode runs
+// what node would. The launcher removes the variable at every start, so it reaches
+// only such children, never a program the app starts for other reasons (nor, through
+// it, another start of the app). Which calls name the app: the file, an argument or
+// the shell command contains process.execPath (false positives only give some other
+// program a variable it does not read).
 
-function installForkSupport() {
+function installChildSupport() {
   const childProcess = internalRequire('child_process');
-  replace(childProcess, 'fork', (original) => function fork(modulePath, args, options) {
-    const file = typeof modulePath === 'string' ? modulePath : workerFile(modulePath);
-    if (typeof file !== 'string' || !file.startsWith(`${VIRTUAL_ROOT}/`)) return Reflect.apply(original, this, arguments);
-    if (args !== null && typeof args === 'object' && !Array.isArray(args)) {
-      options = args; // fork(modulePath, options)
-      args = [];
+  // Where each function takes its options (after the file and an optional args array,
+  // or after the command) and what it runs.
+  const shapes = {
+    spawn: 'file', spawnSync: 'file', execFile: 'file', execFileSync: 'file',
+    exec: 'command', execSync: 'command', fork: 'module',
+  };
+  for (const [name, shape] of Object.entries(shapes)) {
+    replace(childProcess, name, (original) => function startChild(...args) {
+      return Reflect.apply(original, this, markedIfChildOfApp(shape, args));
+    });
+  }
+}
+
+function markedIfChildOfApp(shape, args) {
+  const namesApp = (value) => typeof value === 'string' && value.includes(process.execPath);
+  let at = 1;
+  if (shape !== 'command' && Array.isArray(args[1])) at = 2;
+  const given = args[at];
+  const isOptions = given !== null && typeof given === 'object' && !Array.isArray(given);
+  if (given != null && !isOptions && typeof given !== 'function') return args; // node's error
+  const options = isOptions ? given : {};
+  const list = Array.isArray(args[1]) ? args[1] : [];
+  const ours = shape === 'module'
+    ? options.execPath === undefined || namesApp(options.execPath)
+    : namesApp(args[0]) || list.some(namesApp);
+  if (!ours) return args;
+  if (options.env != null && typeof options.env !== 'object') return args; // node's error
+  const marked = { ...options, env: { ...(options.env ?? process.env), [STARTED_BY_ENVIRONMENT_KEY]: launch.appIdentity } };
+  const result = [...args];
+  if (isOptions || given === undefined || given === null) result[at] = marked;
+  else result.splice(at, 0, marked); // (file, callback), (command, callback)
+  return result;
+}
+
+// What `node [options] [script | -e code | -p code | -] [args]` runs, for a child of
+// the app (embed.cc has let node parse the options). A script under the virtual root
+// is the bundled module; any other path is a file on disk, resolved as node does from
+// the working directory, and one found nowhere fails with node's own "Cannot find
+// module" and exit code 1. Code comes from -e/-p, else from stdin, or a REPL on a
+// terminal, as node's main would choose.
+function runAsNode() {
+  const { getOptionValue } = internalRequire('internal/options');
+  for (const option of ['--check', '--test', '--watch']) {
+    if (getOptionValue(option)) {
+      process.stderr.write(`${process.execPath}: node's ${option} is not available in a bundled app\n`);
+      process.exit(9); // node's exit code for an option it cannot use
     }
-    if (options != null && typeof options !== 'object') return Reflect.apply(original, this, arguments); // node's error
-    const given = options ?? {};
-    if (given.execPath !== undefined && given.execPath !== process.execPath) {
-      return Reflect.apply(original, this, arguments); // another program: its own rules
-    }
-    const execArgv = given.execArgv ?? process.execArgv;
-    if (!Array.isArray(execArgv)) return Reflect.apply(original, this, arguments); // node's error
-    const kept = execArgv.filter((option) => typeof option === 'string' && /^-[^-]|^--./.test(option));
-    return Reflect.apply(original, this, [path.resolve(file), args, { ...given, execArgv: kept }]);
+  }
+  const print = getOptionValue('--print');
+  if (getOptionValue('[has_eval_string]') && !getOptionValue('--interactive')) {
+    evalAsNode('[eval]', getOptionValue('--eval'), print);
+    return;
+  }
+  const script = process.argv[1];
+  if (script !== undefined && script !== '-') {
+    process.argv[1] = path.resolve(script);
+    if (isVirtualPath(process.argv[1])) runMain(resolveMain(process.argv[1]));
+    else Module.runMain(process.argv[1]);
+    return;
+  }
+  if (getOptionValue('--interactive') || process.stdin.isTTY) {
+    internalRequire('internal/repl').createInternalRepl(process.env, (error, repl) => {
+      if (error) throw error;
+      repl.on('exit', () => process.exit());
+    });
+    return;
+  }
+  internalRequire('internal/process/execution').readStdin((code) => {
+    process._eval = code;
+    evalAsNode('[stdin]', code, print);
   });
+}
+
+function evalAsNode(name, code, print) {
+  const execution = internalRequire('internal/process/execution');
+  if (internalRequire('internal/options').getOptionValue('--input-type') === 'module') {
+    execution.evalModule(code, print);
+    return;
+  }
+  // As node's eval: builtins as globals (`fs`, `path`, ...).
+  internalRequire('internal/modules/helpers').addBuiltinLibsToObject(globalThis, '<eval>');
+  execution.evalScript(name, code, false, print);
 }
 
 // MARK: - Resolver
@@ -1296,8 +1714,15 @@ function createResolver(vfs) {
     throw moduleNotFound(request, parent);
   }
 
+  // A bundled module looks for packages in the bundle only: not in node's global
+  // folders (NODE_PATH, ~/.node_modules, <execPath>/../../lib/node, which for an output
+  // in /tmp/x/ is a folder any user can create), nor in real folders above the virtual
+  // root. Paths the app names itself (`paths` of require.resolve) are searched as given.
   function lookupPaths(request, parent, options) {
-    if (!Array.isArray(options?.paths)) return Module._resolveLookupPaths(request, parent) ?? [];
+    if (!Array.isArray(options?.paths)) {
+      const paths = Module._resolveLookupPaths(request, parent) ?? [];
+      return isVirtualPath(parent?.filename ?? '') ? paths.filter(isVirtualPath) : paths;
+    }
     if (/^\.\.?\//.test(request)) return options.paths;
     const paths = [];
     for (const start of options.paths) {
@@ -1660,6 +2085,7 @@ function createResolver(vfs) {
       return resolvePackageExports(scope, subpath, base, conditions);
     }
     for (let dir = path.dirname(base); isVirtualPath(dir); dir = path.dirname(dir)) {
+      if (path.basename(dir) === 'node_modules') continue;
       const pkgDir = `${dir}/node_modules/${name}`;
       if (!vfs.isDirectory(pkgDir)) continue;
       const data = readPackage(pkgDir);
@@ -1667,6 +2093,10 @@ function createResolver(vfs) {
       if (data?.exports != null) return resolvePackageExports(pkg, subpath, base, conditions);
       if (subpath === '.') return legacyMainResolve(pkg, base);
       return new URL(subpath, url.pathToFileURL(`${pkgDir}/package.json`));
+    }
+    // Not in the bundle: never looked for on the real disk (see lookupPaths).
+    if (isVirtualPath(base)) {
+      throw nodeError(Error, 'ERR_MODULE_NOT_FOUND', `Cannot find package '${name}' imported from ${base}`);
     }
     return null;
   }

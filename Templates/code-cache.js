@@ -4,7 +4,7 @@
 // version and flags are the ones the app will run with) as
 // `node code-cache.js <expected node version>`.
 //   stdin   for each file: a 4-byte little-endian length and the path it will have at
-//           run time (/$bundle/...), one byte (1: make a code cache), a 4-byte length
+//           run time (under Format.virtualRoot), one byte (1: make a code cache), a 4-byte length
 //           and the file's bytes
 //   stdout  for each file, in order: one byte (0: nothing, 1: a code cache, 2: a syntax
 //           error), a 4-byte length, then the cache, or "<line>\n<message>"

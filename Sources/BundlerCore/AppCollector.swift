@@ -2,8 +2,9 @@ import Foundation
 
 /// The files an app needs, found from its entry.
 public struct CollectedApp: Equatable, Sendable {
-    /// The deepest directory holding every file; files appear under the virtual root
-    /// relative to it, so the same project bundled from two places gives the same bytes.
+    /// The parent of the app's top folder (`Path.appRoot`); files appear under the
+    /// virtual root relative to it, so the same project bundled from two places gives
+    /// the same bytes, and the top folder keeps its name.
     public var root: String
     public var entry: String
     /// Absolute paths, sorted.
@@ -68,7 +69,7 @@ public struct AppCollector {
             }
         }
         let files = state.included.sorted()
-        return CollectedApp(root: Path.commonAncestor(files), entry: entry, files: files, diagnostics: state.diagnostics,
+        return CollectedApp(root: Path.appRoot(files), entry: entry, files: files, diagnostics: state.diagnostics,
                             reachedCommonJS: state.reachedCommonJS.intersection(files),
                             dynamicImporters: state.dynamicImporters.intersection(files))
     }

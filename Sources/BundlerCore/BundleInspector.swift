@@ -166,7 +166,8 @@ private final class ExtractedFiles {
             } catch {
                 throw BundleError.writeFailed(target, "cannot create its directory")
             }
-            let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            // The permission bits the archive recorded (0644 or 0755), under the umask as any new file.
+            let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, record.mode == 0 ? 0o644 : mode_t(record.mode))
             guard fd >= 0 else { throw BundleError.writeFailed(target, String(cString: strerror(errno))) }
             close(fd)
         }

@@ -203,12 +203,14 @@ public struct Bundler {
         for file in app.files {
             let relative = Path.relative(file, to: app.root)
             let entry: ArchiveEntry, ending: [UInt8]
+            // As npm packs files: the build machine's umask does not change the output.
+            let mode: UInt16 = fs.isExecutable(file) ? 0o755 : 0o644
             if let size = fs.size(of: file), size >= Self.streamedFileSize, !app.reachedCommonJS.contains(file), !file.hasSuffix(".node") {
                 let streamed = try fs.streamed(file)
-                (entry, ending) = (ArchiveEntry(path: relative, content: .streamed(streamed.bytes)), streamed.ending)
+                (entry, ending) = (ArchiveEntry(path: relative, content: .streamed(streamed.bytes), mode: mode), streamed.ending)
             } else {
                 let data = try fs.contents(of: file)
-                (entry, ending) = (ArchiveEntry(path: relative, data: data), Array(data.suffix(8)))
+                (entry, ending) = (ArchiveEntry(path: relative, data: data, mode: mode), Array(data.suffix(8)))
             }
             if entry.size >= Format.trailerSize, ending == Format.trailerEndMagic {
                 app.diagnostics.append(Diagnostic(file: file, line: 1, message: "skipped: it is a bundled app itself"))

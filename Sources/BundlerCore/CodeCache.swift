@@ -1,4 +1,5 @@
 import Foundation
+import PayloadFormat
 
 /// V8 code caches for the app's CommonJS files, so a bundled app compiles them from
 /// the cache instead of parsing their source at every start ("Code cache" in
@@ -10,8 +11,6 @@ enum CodeCache {
     /// Archive path of the cache of the app file at `relative`.
     static func path(for relative: String) -> String { prefix + relative }
     static let prefix = ".bundle-code-cache/"
-    /// Where the bootstrap shows the app's files (VIRTUAL_ROOT in Templates/bootstrap.js).
-    static let virtualRoot = "/$bundle/"
 
     /// Of the CommonJS files the app reaches (`CollectedApp.reachedCommonJS`: a file
     /// only loaded by a computed require gets none, so that packages bundled whole do
@@ -47,7 +46,7 @@ enum CodeCache {
             input += field
         }
         for file in files {
-            append(Array((virtualRoot + file.relative).utf8))
+            append(Array((Format.virtualRoot + "/" + file.relative).utf8))
             input.append(file.wantsCache ? 1 : 0)
             append(file.data)
         }

@@ -13,6 +13,12 @@ public protocol FileSystem: Sendable {
     func size(of path: String) -> Int?
     /// Names in a directory, sorted, so every walk is deterministic.
     func children(of path: String) throws -> [String]
+    /// Whether the file has an executable bit (the only permission the archive keeps).
+    func isExecutable(_ path: String) -> Bool
+}
+
+extension FileSystem {
+    public func isExecutable(_ path: String) -> Bool { false }
 }
 
 public enum FileKind: Sendable {
@@ -64,6 +70,11 @@ public struct LocalFileSystem: FileSystem {
 
     public func children(of path: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    }
+
+    public func isExecutable(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & 0o111 != 0
     }
 }
 
@@ -132,6 +143,17 @@ enum Path {
 
     static func isInside(_ path: String, _ root: String) -> Bool {
         root == "/" || path == root || path.hasPrefix(root + "/")
+    }
+
+    /// The folder the app's files are shown relative to: the parent of their top folder,
+    /// so that folder's own name is kept (`<virtual root>/<name>/…`). When the files
+    /// share no folder outside `node_modules` (an entry inside a package), the top
+    /// folder is the one holding the outermost `node_modules`, so the package keeps its
+    /// place in it and can require itself by name as under node.
+    static func appRoot(_ paths: [String]) -> String {
+        var top = commonAncestor(paths)
+        if let range = (top + "/").range(of: "/node_modules/") { top = String(top[..<range.lowerBound]) }
+        return top.isEmpty || top == "/" ? "/" : dirname(top)
     }
 
     static func commonAncestor(_ paths: [String]) -> String {

@@ -5,6 +5,9 @@
 #include <node.h>
 #include <uv.h>
 
+#include <sys/auxv.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -87,8 +90,8 @@ bool SetFunction(Local<Context> context, Local<v8::Object> object, Local<String>
 // Compiles the bootstrap as a function of (process, internalRequire, archive) and calls
 // it. An exception it throws is left uncaught on purpose: node's message listener then
 // reports it exactly as for `node app.js` (message, stack, exit code 1).
-MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
-                               const bundle_embed_options& options, bool from_snapshot) {
+MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info, const bundle_embed_options& options,
+                               bool node_command_line, bool from_snapshot) {
   Isolate* isolate = Isolate::GetCurrent();
   Local<Context> context = isolate->GetCurrentContext();
 
@@ -116,19 +119,27 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
   auto store = SharedArrayBuffer::NewBackingStore(
       options.archive, options.archive_length, [](void*, size_t, void*) {}, nullptr);
   // The fourth argument says what to run (see the bootstrap's `launch`): the app's main,
-  // and, when the launcher inflates the archive on first use, how to ask it for bytes.
-  Local<Value> launch = v8::Undefined(isolate);
-  if (options.ensure_archive != nullptr) {
-    Local<v8::Object> object = v8::Object::New(isolate);
-    if (object->Set(context, String::NewFromUtf8Literal(isolate, "role"), String::NewFromUtf8Literal(isolate, "main")).IsNothing() ||
-        !SetFunction(context, object, String::NewFromUtf8Literal(isolate, "ensureArchive"), EnsureArchive,
-                     reinterpret_cast<void*>(options.ensure_archive)) ||
-        (options.release_archive != nullptr &&
-         !SetFunction(context, object, String::NewFromUtf8Literal(isolate, "releaseArchive"), ReleaseArchive,
-                      reinterpret_cast<void*>(options.release_archive)))) {
-      return {};
-    }
-    launch = object;
+  // where its files are shown, whether node's command line applies, and, when the
+  // launcher inflates the archive on first use, how to ask it for bytes.
+  Local<v8::Object> launch = v8::Object::New(isolate);
+  auto set_string = [&](Local<String> key, const char* value) {
+    Local<String> text;
+    return String::NewFromUtf8(isolate, value).ToLocal(&text) && !launch->Set(context, key, text).IsNothing();
+  };
+  if (!set_string(String::NewFromUtf8Literal(isolate, "role"), "main") ||
+      !set_string(String::NewFromUtf8Literal(isolate, "virtualRoot"), options.virtual_root) ||
+      !set_string(String::NewFromUtf8Literal(isolate, "appIdentity"), options.app_identity) ||
+      launch->Set(context, String::NewFromUtf8Literal(isolate, "nodeCommandLine"),
+                  v8::Boolean::New(isolate, node_command_line)).IsNothing()) {
+    return {};
+  }
+  if (options.ensure_archive != nullptr &&
+      (!SetFunction(context, launch, String::NewFromUtf8Literal(isolate, "ensureArchive"), EnsureArchive,
+                    reinterpret_cast<void*>(options.ensure_archive)) ||
+       (options.release_archive != nullptr &&
+        !SetFunction(context, launch, String::NewFromUtf8Literal(isolate, "releaseArchive"), ReleaseArchive,
+                     reinterpret_cast<void*>(options.release_archive))))) {
+    return {};
   }
   Local<Value> args[] = {info.process_object, info.native_require,
                          SharedArrayBuffer::New(isolate, std::move(store)), launch};
@@ -143,7 +154,8 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info,
 }
 
 int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::string>& args,
-                   const std::vector<std::string>& exec_args, const bundle_embed_options& options) {
+                   const std::vector<std::string>& exec_args, const bundle_embed_options& options,
+                   bool node_command_line) {
   std::vector<std::string> errors;
   std::unique_ptr<node::CommonEnvironmentSetup> setup =
       node::CommonEnvironmentSetup::Create(platform, &errors, args, exec_args);
@@ -162,7 +174,8 @@ int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::
     Context::Scope context_scope(setup->context());
 
     MaybeLocal<Value> loaded = node::LoadEnvironment(
-        env, [&](const node::StartExecutionCallbackInfo& info) { return RunBootstrap(info, options, false); });
+        env, [&](const node::StartExecutionCallbackInfo& info) { return RunBootstrap(info, options, node_command_line, false);
+        });
     if (loaded.IsEmpty()) return 1;  // Already reported by node.
 
     exit_code = node::SpinEventLoop(env).FromMaybe(1);
@@ -171,73 +184,52 @@ int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::
   return exit_code;
 }
 
-// MARK: - Children of the app (child_process.fork, cluster)
+// MARK: - Children of the app
 //
-// fork(modulePath, args, { execArgv }) runs `process.execPath [...execArgv] modulePath
-// ...args`, and process.execPath is the bundled app. So a command line of the form
-//     app --node-option [...] /$bundle/<module> [args...]
-// (one or more arguments starting with '-', then a path under the virtual root) is a
-// child started that way: the options are node's, not the app's. The bootstrap's fork()
-// keeps only single-argument options there, and of those only the ones below are
-// applied (memory, stack, warnings, diagnostics on stderr): anything else (--require,
-// --import, --loader, --inspect, ...) could load code or open a port, as NODE_OPTIONS
-// could, and is dropped, neither applied nor passed to the app. The bootstrap then runs
-// /$bundle/<module> (or reports it missing, as node would); it also recognizes
-// `app /$bundle/<module> args` without options. So `./app --flag /$bundle/x.js` has
-// that meaning too; no command line without a /$bundle/ path changes meaning.
+// When the app starts its own executable (fork, cluster, spawn or exec of
+// process.execPath, with or without a shell), the bootstrap puts
+// BUNDLE_STARTED_BY=<app identity> into the child's environment. Such a child reads its
+// command line as `node` would: node options, then a script (bundled, or on disk:
+// absolute or relative to its working directory), or -e/-p code, or nothing (stdin, or
+// a REPL on a terminal). node itself parses it (InitializeOncePerProcess), so every
+// option means what it means to node, unknown ones are node's errors, and the
+// bootstrap picks what to run as node's main would ("Children of the app" there). A
+// script found nowhere fails with node's "Cannot find module", so no command line the
+// app gives its child can make that child start the app's entry again.
+// Started in any other way, every argument goes to the app: `./app --version` reaches
+// the app. The one exception is a first argument under the virtual root, which runs
+// that bundled module (a command written into a script or a Makefile by the app).
+// The variable is removed before anything runs, so only the app's own children carry
+// it: a program the app starts that starts the app again (git running a hook) gives
+// the app its usual meaning. It is ignored under AT_SECURE (a setuid or setcap
+// output), where it would hand the caller node's powers.
 
-constexpr char kVirtualRoot[] = "/$bundle/";
+constexpr char kStartedByEnvironment[] = "BUNDLE_STARTED_BY";
 
-bool IsAppliedChildOption(const char* arg) {
-  static const char* const kFlags[] = {
-      "--expose-gc", "--no-warnings", "--no-deprecation", "--trace-warnings", "--trace-deprecation",
-      "--throw-deprecation", "--pending-deprecation", "--trace-uncaught", "--trace-exit",
-      "--enable-source-maps", "--zero-fill-buffers", "--abort-on-uncaught-exception",
-      "--no-experimental-fetch", "--no-experimental-global-webcrypto",
-      "--no-experimental-global-customevent",
-  };
-  static const char* const kWithValue[] = {
-      "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--stack-trace-limit",
-      "--unhandled-rejections", "--max-http-header-size", "--dns-result-order", "--title",
-      "--disable-proto",
-  };
-  // V8 spells its flags with '_' or '-' alike.
-  std::string option(arg);
-  const size_t equals = option.find('=');
-  std::string name = option.substr(0, equals);
-  for (size_t i = 2; i < name.size(); i++) {
-    if (name[i] == '_') name[i] = '-';
-  }
-  if (equals == std::string::npos) {
-    for (const char* flag : kFlags) {
-      if (name == flag) return true;
-    }
-    return false;
-  }
-  for (const char* flag : kWithValue) {
-    if (name == flag) return true;
-  }
-  return false;
+bool StartedByItself(const bundle_embed_options& options) {
+  const char* value = std::getenv(kStartedByEnvironment);
+  const bool ours = value != nullptr && options.app_identity != nullptr &&
+                    std::strcmp(value, options.app_identity) == 0;
+  unsetenv(kStartedByEnvironment);
+  return ours && getauxval(AT_SECURE) == 0;
 }
 
-// Splits `app [options] /$bundle/<module> args` into node's options and the app's argv.
-void SplitChildCommandLine(const bundle_embed_options& options, std::vector<std::string>* node_args,
-                           std::vector<std::string>* args) {
-  args->assign(options.argv, options.argv + options.argc);
-  int first = 1;
-  while (first < options.argc && options.argv[first][0] == '-' && options.argv[first][1] != '\0' &&
-         std::strcmp(options.argv[first], "--") != 0) {
-    first++;
+// The options baked in at bundle time, then, for a child of the app that has options
+// of its own, those: node's execArgv. A child inherits its parent's execArgv, which
+// holds the baked options already; node keeps one copy, and so does this.
+std::vector<std::string> NodeArguments(const bundle_embed_options& options, bool node_command_line) {
+  std::vector<std::string> node_args = {options.argv[0]};
+  for (int i = 0; i < options.node_option_count; i++) node_args.emplace_back(options.node_options[i]);
+  if (!node_command_line || options.argc < 2 || options.argv[1][0] != '-' || options.argv[1][1] == '\0') {
+    return node_args;
   }
-  if (first == 1 || first >= options.argc ||
-      std::strncmp(options.argv[first], kVirtualRoot, sizeof kVirtualRoot - 1) != 0) {
-    return;
+  const size_t baked_end = node_args.size();
+  for (int i = 1; i < options.argc; i++) {
+    const bool baked = std::find(node_args.begin() + 1, node_args.begin() + baked_end, options.argv[i]) !=
+                       node_args.begin() + baked_end;
+    if (!baked) node_args.emplace_back(options.argv[i]);
   }
-  for (int i = 1; i < first; i++) {
-    if (IsAppliedChildOption(options.argv[i])) node_args->emplace_back(options.argv[i]);
-  }
-  args->assign(options.argv + first, options.argv + options.argc);
-  args->insert(args->begin(), options.argv[0]);
+  return node_args;
 }
 
 // MARK: - Startup snapshot
@@ -261,13 +253,15 @@ void SplitChildCommandLine(const bundle_embed_options& options, std::vector<std:
 // at all: none baked in, none from a fork's command line, no NODE_OPTIONS.
 
 const bundle_embed_options* main_options = nullptr;
+bool main_node_command_line = false;
 
 static_assert(std::is_trivially_copyable<MaybeLocal<Value>>::value && sizeof(MaybeLocal<Value>) == sizeof(void*),
               "bundle_load_environment_fn returns a MaybeLocal<Value> as one pointer");
 
 MaybeLocal<Value> LoadMainEnvironment(node::Environment* env, node::StartExecutionCallback* /* node's main */) {
   return node::LoadEnvironment(
-      env, [](const node::StartExecutionCallbackInfo& info) { return RunBootstrap(info, *main_options, true); });
+      env, [](const node::StartExecutionCallbackInfo& info) { return RunBootstrap(info, *main_options, main_node_command_line, true);
+      });
 }
 
 bool CanUseSnapshot(const bundle_embed_options& options, const std::vector<std::string>& node_args) {
@@ -277,7 +271,8 @@ bool CanUseSnapshot(const bundle_embed_options& options, const std::vector<std::
   return !(options.allow_node_options && environment_options != nullptr && environment_options[0] != '\0');
 }
 
-int RunFromSnapshot(const bundle_embed_options& options, const std::vector<std::string>& args, uint64_t flags) {
+int RunFromSnapshot(const bundle_embed_options& options, const std::vector<std::string>& args, bool node_command_line,
+                    uint64_t flags) {
   // After `--` node parses nothing: the app's arguments become process.argv as given.
   std::vector<std::string> node_args = {args[0], "--snapshot-blob", options.snapshot_blob, "--"};
   node_args.insert(node_args.end(), args.begin() + 1, args.end());
@@ -287,6 +282,7 @@ int RunFromSnapshot(const bundle_embed_options& options, const std::vector<std::
   if (result->early_return()) return result->exit_code();
 
   main_options = &options;
+  main_node_command_line = node_command_line;
   options.override_load_environment(reinterpret_cast<bundle_load_environment_fn>(&LoadMainEnvironment));
   const node::SnapshotData* snapshot = nullptr;  // owned by node until the process exits
   int exit_code = node::LoadSnapshotDataAndRun(&snapshot, result.get());
@@ -299,16 +295,16 @@ int RunFromSnapshot(const bundle_embed_options& options, const std::vector<std::
 extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   // Node parses only argv0 and the baked options: the user's arguments belong to the
   // app, so `./app --version` reaches the app instead of printing node's version. The
-  // one exception is a child of the app (see SplitChildCommandLine).
-  std::vector<std::string> node_args = {options->argv[0]};
-  for (int i = 0; i < options->node_option_count; i++) node_args.emplace_back(options->node_options[i]);
-  std::vector<std::string> args;
-  SplitChildCommandLine(*options, &node_args, &args);
+  // one exception is a child of the app (see "Children of the app").
+  const bool node_command_line = StartedByItself(*options);
+  std::vector<std::string> node_args = NodeArguments(*options, node_command_line);
+  const bool node_parses_arguments = node_args.size() > static_cast<size_t>(options->node_option_count) + 1;
 
   // NODE_OPTIONS must not inject code into a shipped app.
   uint64_t flags = 0;
   if (!options->allow_node_options) flags |= node::ProcessInitializationFlags::kDisableNodeOptionsEnv;
-  if (CanUseSnapshot(*options, node_args)) return RunFromSnapshot(*options, args, flags);
+  const std::vector<std::string> argv(options->argv, options->argv + options->argc);
+  if (CanUseSnapshot(*options, node_args)) return RunFromSnapshot(*options, argv, node_command_line, flags);
 
   // V8 and the platform are initialized here, not by node, so the page's order
   // (platform, then V8) holds on 18.
@@ -322,7 +318,9 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   v8::V8::InitializePlatform(platform.get());
   v8::V8::Initialize();
 
-  int exit_code = RunEnvironment(platform.get(), args, result->exec_args(), *options);
+  // node's own parse left the script and its arguments, after argv0.
+  const std::vector<std::string>& args = node_parses_arguments ? result->args() : argv;
+  int exit_code = RunEnvironment(platform.get(), args, result->exec_args(), *options, node_command_line);
 
   v8::V8::Dispose();
   v8::V8::DisposePlatform();

@@ -6,12 +6,15 @@ enum LauncherError: Error {
     case damaged(String)
     /// The runtime could not be made available or loaded.
     case runtime(String)
+    /// Starting would do harm (`SelfSpawnGuard`).
+    case refused(String)
 
     /// Distinct exit codes so scripts can tell "bad file" from "app failed".
     var exitCode: Int32 {
         switch self {
         case .damaged: return 65  // EX_DATAERR
         case .runtime: return 69  // EX_UNAVAILABLE
+        case .refused: return 75  // EX_TEMPFAIL: fine once the loop above it ends
         }
     }
 
@@ -20,6 +23,7 @@ enum LauncherError: Error {
         switch self {
         case .damaged(let why): line = "\(executable) is damaged: \(why)\n"
         case .runtime(let why): line = "\(executable): cannot start the node runtime: \(why)\n"
+        case .refused(let why): line = "\(executable): \(why)\n"
         }
         _ = line.withCString { write(2, $0, strlen($0)) }
     }

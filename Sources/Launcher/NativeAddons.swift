@@ -12,9 +12,8 @@ import PayloadFormat
 /// loads the libraries and then the addon when node first asks for one, in whichever
 /// thread asks. An app that never requires its addon pays a manifest check.
 enum NativeAddons {
-    /// Where the bootstrap shows the app's files (VIRTUAL_ROOT in bootstrap.js): node
-    /// asks dlopen for an addon by this path.
-    static let virtualRoot = "/$bundle/"
+    /// Where the bootstrap shows the app's files: node asks dlopen for an addon by this path.
+    static let virtualRoot = Format.virtualRoot + "/"
 
     static func register(_ app: ArchiveReader) throws(LauncherError) {
         guard let indexEntry = app.entries.first(where: { $0.kind == .nativeIndex }) else { return }

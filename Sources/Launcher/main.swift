@@ -5,6 +5,7 @@ import PayloadFormat
 /// Every bundled app starts here: find the payload at the end of our own file, make
 /// the node runtime available, and hand the app archive to the embedded node.
 func launch() throws(LauncherError) -> Int32 {
+    try SelfSpawnGuard.check()
     let image = try SelfImage()
     let lazy = try LazyArchive(image.trailer.app, of: image)
     LazyArchive.current = lazy
@@ -57,6 +58,10 @@ func launch() throws(LauncherError) -> Int32 {
     }
     options.snapshot_blob = runtime.snapshot.map { UnsafePointer(strdup($0)!) }
     options.override_load_environment = launcher_override_load_environment
+    options.virtual_root = UnsafePointer(strdup(Format.virtualRoot)!)
+    let trailer = image.trailer
+    options.app_identity = UnsafePointer(strdup(hexString(Array(trailer.runtimeDigest.prefix(8))) + "-"
+        + String(trailer.app.crc32, radix: 16) + "-" + String(trailer.app.uncompressedSize))!)
     return launcher_call_embed(runtime.entry, &options)
 }
 

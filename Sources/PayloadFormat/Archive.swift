@@ -3,6 +3,8 @@ public struct ArchiveEntry: Equatable, Sendable {
     public var path: String
     public var kind: EntryKind
     public var content: Content
+    /// Permission bits of the file it came from (0o7777 at most; 0: not recorded).
+    public var mode: UInt16 = 0
 
     public enum Content: Equatable, Sendable {
         case bytes([UInt8])
@@ -11,14 +13,15 @@ public struct ArchiveEntry: Equatable, Sendable {
         case streamed(StreamedBytes)
     }
 
-    public init(path: String, kind: EntryKind = .file, data: [UInt8]) {
-        self.init(path: path, kind: kind, content: .bytes(data))
+    public init(path: String, kind: EntryKind = .file, data: [UInt8], mode: UInt16 = 0) {
+        self.init(path: path, kind: kind, content: .bytes(data), mode: mode)
     }
 
-    public init(path: String, kind: EntryKind = .file, content: Content) {
+    public init(path: String, kind: EntryKind = .file, content: Content, mode: UInt16 = 0) {
         self.path = path
         self.kind = kind
         self.content = content
+        self.mode = mode & 0o7777
     }
 
     /// The bytes of an entry held in memory; nil for a streamed one.
@@ -106,7 +109,8 @@ public enum ArchiveWriter {
                 dataOffset += entry.size
             }
             out.append(entry.kind.rawValue)
-            out.appendZeros(3)
+            out.append(entry.mode)
+            out.appendZeros(1)
             out.append(UInt32(entry.path.utf8.count))
             out.append(UInt64(offset))
             out.append(UInt64(entry.size))
@@ -165,6 +169,8 @@ public struct ArchiveIndex {
         public let kind: EntryKind
         /// Where the entry's bytes lie in the archive (within `archiveSize`).
         public let data: Range<Int>
+        /// Permission bits (0: not recorded).
+        public let mode: UInt16
     }
 
     /// Where the metadata lies in the archive.
@@ -196,6 +202,7 @@ public struct ArchiveIndex {
             guard let kind = EntryKind(rawValue: try reader.integer(UInt8.self, at: cursor)) else {
                 throw .corrupt("unknown entry kind")
             }
+            let mode = try reader.integer(UInt16.self, at: cursor + 1) & 0o7777
             let pathLength = Int(try reader.integer(UInt32.self, at: cursor + 4))
             let dataOffset = try reader.offset(try reader.integer(UInt64.self, at: cursor + 8), "data offset")
             let dataLength = try reader.offset(try reader.integer(UInt64.self, at: cursor + 16), "data length")
@@ -210,7 +217,7 @@ public struct ArchiveIndex {
             if let previous = records.last, !previous.path.utf8.lexicographicallyPrecedes(path.utf8) {
                 throw .corrupt("entries out of order at \(path)")
             }
-            records.append(Record(path: path, kind: kind, data: dataOffset..<dataOffset + dataLength))
+            records.append(Record(path: path, kind: kind, data: dataOffset..<dataOffset + dataLength, mode: mode))
             cursor += Format.entryRecordSize + pathLength
         }
         self.records = records

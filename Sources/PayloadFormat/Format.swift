@@ -53,7 +53,9 @@
 ///                 one per line)
 ///     then N entry records, sorted by path bytes, paths unique:
 ///          0    1 kind (see `EntryKind`)
-///          1    3 reserved, 0
+///          1    2 permission bits of the file it came from (mode & 0o7777), 0: not
+///                 recorded (readers then show 0444 for files)
+///          3    1 reserved, 0
 ///          4    4 path length P
 ///          8    8 data offset from the start of the archive
 ///         16    8 data length
@@ -118,6 +120,15 @@
 /// memfd) and answers node's `dlopen` of the addon's virtual path with it, after loading
 /// the libraries.
 public enum Format {
+    /// Where a bundled app sees its files: `<virtualRoot>/<app folder>/<path>`, the app
+    /// folder being the top folder of the app's files, named as on the build machine (so
+    /// `require('../app/x')` and a package requiring itself by name resolve as under
+    /// node). Under /proc/self, which the kernel owns: no real file can ever be there, so
+    /// a path is either bundled or not, on any machine; and nothing in it means anything
+    /// to a shell (`$`, spaces, quotes, globs), so the path survives `exec(cmd)`, a shell
+    /// script or a Makefile unquoted. The one place this string is written: the launcher
+    /// hands it to the shim and the bootstrap, the bundler to code-cache.js.
+    public static let virtualRoot = "/proc/self/bundle"
     public static let version: UInt16 = 1
     public static let archiveVersion: UInt32 = 1
     public static let trailerMagic: [UInt8] = Array("BNDLTRL\0".utf8)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlerCore
 import Foundation
+import PayloadFormat
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show what a bundled app contains and how it starts.")
@@ -17,7 +18,7 @@ struct Inspect: ParsableCommand {
                 format:       \(info.formatVersion)
                 node:         \(metadata.nodeVersion ?? "unknown")
                 runtime:      \(info.selfContained ? "bundled (runs without node installed)" : "system (uses the installed libnode)")\(info.portable ? ", portable (carries its C libraries)" : "")
-                entry:        /$bundle/\(metadata.entry)
+                entry:        \(Format.virtualRoot)/\(metadata.entry)
                 node options: \(options.isEmpty ? "none" : options.joined(separator: " "))\(metadata.allowNodeOptions == true ? " (NODE_OPTIONS allowed)" : "")
                 checksums:    ok
                 size:         \(Terminal.size(info.launcherSize + info.runtimeSize + info.appSize)) (launcher \(Terminal.size(info.launcherSize)), runtime \(Terminal.size(info.runtimeSize)), app \(Terminal.size(info.appSize)))

@@ -80,7 +80,7 @@ import Testing
         let (node, bundled) = try expectSameAsNode(fixture)
         #expect(node.status == 1)
         #expect(bundled.stderr.contains("Error: boom"))
-        #expect(bundled.stderr.contains("/$bundle/app.js:1"))
+        #expect(bundled.stderr.contains("\(bundledApp)/app.js:1"))
         #expect(bundled.stderr.contains("throw new Error('boom')"))
     }
 
@@ -98,7 +98,7 @@ import Testing
         let output = try fixture.bundle("app.js")
         try fixture.removeSource()
         let result = try run(output)
-        #expect(result.stdout == "MODULE_NOT_FOUND\nCannot find module 'not-installed'\nRequire stack:\n- /$bundle/a.js\n- /$bundle/app.js\n")
+        #expect(result.stdout == "MODULE_NOT_FOUND\nCannot find module 'not-installed'\nRequire stack:\n- \(bundledApp)/a.js\n- \(bundledApp)/app.js\n")
     }
 
     @Test func stdinIsReadLikeNode() throws {

@@ -75,10 +75,10 @@ import Testing
         // inspect and extract read the output as it streams by, too.
         let inspectSmall = try measure(Tools.bundle, ["inspect", small.output]).peak
         let inspected = try measure(Tools.bundle, ["inspect", large.output])
-        #expect(inspected.output.contains("\(size)  media/big.bin"), "\(inspected.output)")
+        #expect(inspected.output.contains("\(size)  app/media/big.bin"), "\(inspected.output)")
         let extracted = try fixture.scratchDirectory("extracted")
         let extractPeak = try measure(Tools.bundle, ["extract", large.output, "-o", extracted]).peak
-        #expect(FileManager.default.contentsEqual(atPath: extracted + "/media/big.bin", andPath: big))
+        #expect(FileManager.default.contentsEqual(atPath: extracted + "/app/media/big.bin", andPath: big))
         for (command, peak) in [("inspect", inspected.peak), ("extract", extractPeak)] {
             #expect(peak < inspectSmall + 64 << 20, "\(command): peak \(peak >> 20) MB, \(inspectSmall >> 20) MB for the small app")
         }

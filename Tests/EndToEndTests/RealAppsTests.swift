@@ -28,7 +28,7 @@ import Testing
         try fixture.removeSource()
         var environment = ProcessInfo.processInfo.environment
         environment["NODE_DEBUG"] = "bundle"
-        let typescript = "/$bundle/node_modules/typescript/lib/typescript.js"
+        let typescript = "\(bundledApp)/node_modules/typescript/lib/typescript.js"
         let used = try run(plain, environment: environment)
         #expect(used.stdout == expected.stdout && used.status == 0, "\(used)")
         #expect(used.stderr.contains("code cache used for \(typescript)"), "\(used.stderr)")

@@ -52,18 +52,25 @@ enum Tools {
     static let node = "/usr/bin/node"
 }
 
-/// A temporary directory with an app's source, removed when the test is done.
+/// Where a fixture's files appear inside its bundled app: the virtual root, then the
+/// app's top folder, which every fixture names `app`.
+let bundledApp = "/proc/self/bundle/app"
+
+/// A temporary folder `…/app` with an app's source, removed when the test is done.
 final class Fixture {
     let directory: String
+    private let container: String
     private var scratch: [String] = []
 
     init(_ files: [String: String] = [:]) throws {
-        directory = try makeTemporaryDirectory("fixture")
+        container = try makeTemporaryDirectory("fixture")
+        directory = container + "/app"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         for (path, text) in files { try write(path, text) }
     }
 
     deinit {
-        for path in [directory] + scratch { try? FileManager.default.removeItem(atPath: path) }
+        for path in [container] + scratch { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// A fresh directory that goes away with the fixture.

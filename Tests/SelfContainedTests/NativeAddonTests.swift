@@ -103,7 +103,7 @@ struct NativeAddonTests {
         #expect(addons.count == 1)
         let files = try FileManager.default.subpathsOfDirectory(atPath: cache + "/" + addons[0] + "/files")
         #expect(files.contains(".bundle-native/lib/libsqlite3.so.0"), "\(files)")
-        #expect(files.contains("node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-x64/node_sqlite3.node"), "\(files)")
+        #expect(files.contains("app/node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-x64/node_sqlite3.node"), "\(files)")
     }
 
     @Test func sqliteRunsInTheChrootWithOnlyTheBaseLibraries() throws {
@@ -210,7 +210,7 @@ struct NativeAddonTests {
         for cache in ["on", "off"] {
             let result = try run("/usr/bin/env", ["-i", "HOME=" + home.path, "BUNDLE_RUNTIME_CACHE=" + cache, output], in: home.path)
             #expect(result.status == 0 && result.stderr == "", "\(result)")
-            #expect(result.stdout == "2 42 file:///$bundle/main.mjs\n", "\(result)")
+            #expect(result.stdout == "2 42 file:///proc/self/bundle/app/main.mjs\n", "\(result)")
         }
     }
 
@@ -223,9 +223,9 @@ struct NativeAddonTests {
             let entries = try Self.appArchive(of: try fixture.bundle("app.js", as: "two-" + runtime, runtime: runtime))
             let addons = entries.filter { $0.kind == .addon }.map(\.path)
             #expect(addons == [
-                "node_modules/node-expat/build/Release/node_expat.node",
-                "node_modules/sqlite3/lib/binding/napi-v3-linux-glibc-x64/node_sqlite3.node",
-                "node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-x64/node_sqlite3.node",
+                "app/node_modules/node-expat/build/Release/node_expat.node",
+                "app/node_modules/sqlite3/lib/binding/napi-v3-linux-glibc-x64/node_sqlite3.node",
+                "app/node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-x64/node_sqlite3.node",
             ])
             let libraries = entries.filter { $0.kind == .library }.map(\.path)
             #expect(libraries == [".bundle-native/lib/libexpat.so.1", ".bundle-native/lib/libsqlite3.so.0"], "\(runtime)")

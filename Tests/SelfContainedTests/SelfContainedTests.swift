@@ -372,13 +372,17 @@ final class Fixture: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let binaries = ProcessInfo.processInfo.environment["BUNDLE_BIN_DIR"] ?? packageRoot + "/.build/release"
 
+    /// `…/app`: the bundled app shows its files under /proc/self/bundle/app.
     let directory: String
+    private let container: String
 
     init() throws {
-        directory = try makeTemporaryDirectory("bundle-selfcontained")
+        container = try makeTemporaryDirectory("bundle-selfcontained")
+        directory = container + "/app"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+    deinit { try? FileManager.default.removeItem(atPath: container) }
 
     func write(_ name: String, _ text: String) throws {
         try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)

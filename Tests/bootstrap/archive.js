@@ -31,6 +31,7 @@ function buildArchive(files, entry, options = {}) {
       kind,
       path: Buffer.from(relative, 'utf8'),
       data: Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'),
+      mode: data?.mode ?? 0, // readTree's, as the bundler records them
     }))
     .sort((a, b) => Buffer.compare(a.path, b.path));
   const metadata = Buffer.from(JSON.stringify(options.metadata ?? { entry }), 'utf8');
@@ -48,6 +49,7 @@ function buildArchive(files, entry, options = {}) {
   let offset = HEADER_SIZE + metadata.length;
   for (const record of records) {
     out.writeUInt8(record.kind, offset);
+    out.writeUInt16LE(record.mode, offset + 1);
     out.writeUInt32LE(record.path.length, offset + 4);
     out.writeBigUInt64LE(BigInt(dataOffset), offset + 8);
     out.writeBigUInt64LE(BigInt(record.data.length), offset + 16);
@@ -59,14 +61,18 @@ function buildArchive(files, entry, options = {}) {
   return toArrayBuffer(out);
 }
 
-/** Every file under dir, as { 'rel/path': Buffer }. */
+/** Every file under dir, as { 'rel/path': Buffer }, each with the `mode` the bundler
+ * records (0644, or 0755 with an executable bit). */
 function readTree(dir) {
   const files = {};
   const walk = (relative) => {
     for (const dirent of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
       const child = relative ? `${relative}/${dirent.name}` : dirent.name;
       if (dirent.isDirectory()) walk(child);
-      else if (dirent.isFile()) files[child] = fs.readFileSync(path.join(dir, child));
+      else if (dirent.isFile()) {
+        files[child] = fs.readFileSync(path.join(dir, child));
+        files[child].mode = fs.statSync(path.join(dir, child)).mode & 0o111 ? 0o755 : 0o644;
+      }
     }
   };
   walk('');

@@ -9,6 +9,7 @@ const { describe, it } = require('node:test');
 const { buildArchive, compileBootstrap, KIND } = require('./archive.js');
 
 const bootstrap = compileBootstrap();
+const VIRTUAL_ROOT = '/proc/self/bundle';
 const FILES = { 'app.js': 'module.exports = "ran";', 'lib/x.js': '', 'z.txt': 'zzz' };
 const METADATA_LENGTH = JSON.stringify({ entry: 'app.js' }).length;
 const FIRST_RECORD = 20 + METADATA_LENGTH;
@@ -22,7 +23,7 @@ function corrupted(change, files = FILES, entry = 'app.js', options = {}) {
 
 function assertCorrupt(archive, detail) {
   const original = { readFileSync: fs.readFileSync, resolve: Module._resolveFilename, argv: [...process.argv] };
-  assert.throws(() => bootstrap(process, require, archive), (error) => {
+  assert.throws(() => bootstrap(process, require, archive, { role: 'main', virtualRoot: VIRTUAL_ROOT }), (error) => {
     assert.ok(error instanceof Error);
     assert.match(error.message, /^bundle: corrupt archive: /);
     assert.match(error.message, detail);
@@ -82,30 +83,30 @@ describe('a good archive, bootstrapped in this process', () => {
   });
   const argv = [...process.argv];
   process.argv.splice(1, process.argv.length - 1, 'user-arg');
-  bootstrap(process, require, archive);
+  bootstrap(process, require, archive, { role: 'main', virtualRoot: VIRTUAL_ROOT });
   const bootArgv = [...process.argv];
   process.argv.splice(0, process.argv.length, ...argv);
 
   it('runs the entry as the main module and puts its path in argv[1]', () => {
-    assert.deepEqual(bootArgv, [argv[0], '/$bundle/app.js', 'user-arg']);
-    assert.equal(require.cache['/$bundle/app.js'].exports, 'ran');
-    assert.equal(process.mainModule.filename, '/$bundle/app.js');
+    assert.deepEqual(bootArgv, [argv[0], '/proc/self/bundle/app.js', 'user-arg']);
+    assert.equal(require.cache['/proc/self/bundle/app.js'].exports, 'ran');
+    assert.equal(process.mainModule.filename, '/proc/self/bundle/app.js');
   });
 
   it('serves only files, not the other entry kinds', () => {
-    assert.deepEqual(fs.readdirSync('/$bundle').sort(), ['app.js', 'data.bin', 'lib', 'z.txt']);
-    assert.equal(fs.existsSync('/$bundle/bootstrap.js'), false);
+    assert.deepEqual(fs.readdirSync('/proc/self/bundle').sort(), ['app.js', 'data.bin', 'lib', 'z.txt']);
+    assert.equal(fs.existsSync('/proc/self/bundle/bootstrap.js'), false);
   });
 
   it('hands out copies, so the archive cannot be changed through them', () => {
-    const first = fs.readFileSync('/$bundle/data.bin');
+    const first = fs.readFileSync('/proc/self/bundle/data.bin');
     first[0] = 99;
-    assert.deepEqual([...fs.readFileSync('/$bundle/data.bin')], [1, 2, 3]);
+    assert.deepEqual([...fs.readFileSync('/proc/self/bundle/data.bin')], [1, 2, 3]);
     assert.notEqual(first.buffer, archive);
   });
 
   it('uses file descriptors no real file can have', () => {
-    const fd = fs.openSync('/$bundle/z.txt');
+    const fd = fs.openSync('/proc/self/bundle/z.txt');
     const realFd = fs.openSync(__filename);
     try {
       assert.ok(fd >= 2 ** 30 && fd < 2 ** 31, `virtual fd ${fd}`);
@@ -119,19 +120,19 @@ describe('a good archive, bootstrapped in this process', () => {
   });
 
   it('leaves paths that only look virtual to the real file system', () => {
-    assert.throws(() => fs.readFileSync('/$bundle/../$bundle-not/x'), { code: 'ENOENT', path: '/$bundle/../$bundle-not/x' });
-    assert.throws(() => fs.readFileSync('/$bundlex/app.js'), { code: 'ENOENT', syscall: 'open' });
-    assert.equal(fs.existsSync('/$bundle/lib/../app.js'), true);
+    assert.throws(() => fs.readFileSync('/proc/self/bundle/../bundle-not/x'), { code: 'ENOENT', path: '/proc/self/bundle/../bundle-not/x' });
+    assert.throws(() => fs.readFileSync('/proc/self/bundlex/app.js'), { code: 'ENOENT', syscall: 'open' });
+    assert.equal(fs.existsSync('/proc/self/bundle/lib/../app.js'), true);
   });
 
   it('shows the app its own call in fs error stacks', () => {
     const error = (() => {
       try {
-        fs.readFileSync('/$bundle/nope');
+        fs.readFileSync('/proc/self/bundle/nope');
       } catch (e) {
         return e;
       }
     })();
-    assert.match(error.stack, /^Error: ENOENT: no such file or directory, open '\/\$bundle\/nope'\n {4}at .*archive\.test\.js/);
+    assert.match(error.stack, /^Error: ENOENT: no such file or directory, open '\/proc\/self\/bundle\/nope'\n {4}at .*archive\.test\.js/);
   });
 });

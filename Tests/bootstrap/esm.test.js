@@ -85,8 +85,8 @@ describe('ES modules', { concurrency: true }, () => {
     assert.equal(bundled.code, 0);
     assert.match(plain.stderr, JSON_WARNING);
     assert.equal(bundled.stderr, '');
-    assert.match(bundled.stdout, /^file:\/\/\/\$bundle\/app\.mjs file:\/\/\/\$bundle\/src\/helper\.js file:\/\/\/\$bundle\/node_modules\/exports-pkg\/esm\/index\.mjs$/m);
-    assert.match(bundled.stdout, /^at file:\/\/\/\$bundle\/app\.mjs:\d+:\d+$/m);
+    assert.match(bundled.stdout, /^file:\/\/\/proc\/self\/bundle\/app\.mjs file:\/\/\/proc\/self\/bundle\/src\/helper\.js file:\/\/\/proc\/self\/bundle\/node_modules\/exports-pkg\/esm\/index\.mjs$/m);
+    assert.match(bundled.stdout, /^at file:\/\/\/proc\/self\/bundle\/app\.mjs:\d+:\d+$/m);
   });
 
   it('runs the same app through module.register() when node\'s internals are not reachable', async () => {
@@ -162,7 +162,7 @@ describe('ES modules', { concurrency: true }, () => {
       'app.mjs': 'try { await import("nomain"); } catch (e) { console.log(e.code, e.message); }',
       'node_modules/nomain/package.json': '{ "main": "gone.js" }',
     }, 'app.mjs');
-    assert.equal(bundled.stdout, "ERR_MODULE_NOT_FOUND Cannot find package '/$bundle/node_modules/nomain/' imported from /$bundle/app.mjs\n");
+    assert.equal(bundled.stdout, "ERR_MODULE_NOT_FOUND Cannot find package '/proc/self/bundle/node_modules/nomain/' imported from /proc/self/bundle/app.mjs\n");
   });
 
   it('reports an uncaught error in an ES module like node', async () => {
@@ -172,14 +172,14 @@ describe('ES modules', { concurrency: true }, () => {
     }, 'app.mjs');
     assert.equal(bundled.code, 1);
     assert.equal(uncaughtHead(bundled.stderr), uncaughtHead(plain.stderr));
-    assert.match(bundled.stderr, /^file:\/\/\/\$bundle\/thrower\.mjs:2\n {2}throw new TypeError\("esm boom"\);/);
-    assert.match(bundled.stderr, /\n {4}at file:\/\/\/\$bundle\/app\.mjs:2:1\n/);
+    assert.match(bundled.stderr, /^file:\/\/\/proc\/self\/bundle\/thrower\.mjs:2\n {2}throw new TypeError\("esm boom"\);/);
+    assert.match(bundled.stderr, /\n {4}at file:\/\/\/proc\/self\/bundle\/app\.mjs:2:1\n/);
   });
 
   it('exits like node: missing import at startup, unsettled top-level await, process.exitCode', async () => {
     const missing = await runBoth({ 'app.mjs': 'import "./gone.mjs";' }, 'app.mjs');
     assert.equal(missing.bundled.code, 1);
-    assert.match(missing.bundled.stderr, /Error \[ERR_MODULE_NOT_FOUND\]: Cannot find module '\/\$bundle\/gone\.mjs' imported from \/\$bundle\/app\.mjs/);
+    assert.match(missing.bundled.stderr, /Error \[ERR_MODULE_NOT_FOUND\]: Cannot find module '\/proc\/self\/bundle\/gone\.mjs' imported from \/proc\/self\/bundle\/app\.mjs/);
     const { bundled } = await assertSameAsNode({ 'app.mjs': 'console.log("before"); await new Promise(() => {});' }, 'app.mjs');
     assert.equal(bundled.code, 13);
     await assertSameAsNode({ 'app.mjs': 'process.exitCode = 4; await null; console.log("done");' }, 'app.mjs');
@@ -205,6 +205,6 @@ describe('ES modules', { concurrency: true }, () => {
     const { bundled } = await assertSameAsNode({
       'app.mjs': 'console.log(JSON.stringify(process.argv.slice(1))); process.on("exit", (c) => console.log("exit", c));',
     }, 'app.mjs', ['--version', 'x']);
-    assert.equal(bundled.stdout, '["/$bundle/app.mjs","--version","x"]\nexit 0\n');
+    assert.equal(bundled.stdout, '["/proc/self/bundle/app.mjs","--version","x"]\nexit 0\n');
   });
 });

@@ -6,13 +6,15 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { runBoth, runBundled, tempDir } = require('./helpers.js');
+const { execFileSync } = require('node:child_process');
+const { VIRTUAL_ROOT, run, runBoth, runBundled, runBundledAndDelete, tempDir, writeFixture } = require('./helpers.js');
 
 const ASSETS = {
   'assets/data.txt': 'Hello from the archive ✓\nsecond line\n',
   'assets/config.json': '{ "answer": 42 }',
   'assets/nested/deep.bin': Buffer.from([0, 1, 2, 250, 251, 252]),
   'assets/empty.txt': '',
+  'assets/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o755 },
 };
 
 // Prints one line per fs answer; the same program runs under node and bundled.
@@ -101,6 +103,68 @@ async function main() {
   log('createReadStream range', ranged);
   log('createReadStream missing', await new Promise((resolve) => fs.createReadStream(at('nope')).on('error', (e) => resolve([e.code, e.message]))));
 
+  // Issue 14 and 19: what used to go to the disk or answer wrong.
+  const sortedNames = (names) => names.map(String).sort();
+  log('readdirSync recursive', sortedNames(fs.readdirSync(at(), { recursive: true })));
+  log('readdirSync recursive types', fs.readdirSync(at(), { recursive: true, withFileTypes: true })
+    .map((d) => [d.name, d.isDirectory(), path.relative(__dirname, d.path)]).sort());
+  log('promises.readdir recursive', sortedNames(await fs.promises.readdir(at(), { recursive: true })));
+  const big = fs.statSync(at('data.txt'), { bigint: true });
+  log('statSync bigint', [typeof big.size, big.size === BigInt(fs.statSync(at('data.txt')).size), typeof big.mtimeNs, big.isFile()]);
+  log('promises.stat bigint', typeof (await fs.promises.stat(at('nested'), { bigint: true })).ino);
+  log('ENOTDIR trailing slash', [errorOf(() => fs.statSync(at('data.txt') + '/')), errorOf(() => fs.readFileSync(at('data.txt') + '/')),
+    fs.existsSync(at('data.txt') + '/'), fs.statSync(at('nested') + '/').isDirectory()]);
+  log('mode bits', [fs.statSync(at('run.sh')).mode & 0o111, fs.statSync(at('data.txt')).mode & 0o111, errorOf(() => fs.accessSync(at('run.sh'), fs.constants.X_OK))]);
+  const handle = await fs.promises.open(at('data.txt'));
+  const view = Buffer.alloc(5);
+  log('FileHandle.read', await handle.read(view, 0, 5, 0).then(({ bytesRead }) => [bytesRead, view.toString()]));
+  log('FileHandle.stat', statSummary(await handle.stat()));
+  log('FileHandle.readFile', await handle.readFile('utf8'));
+  await handle.close();
+  const lineHandle = await fs.promises.open(at('data.txt'), 'r');
+  const readLines = [];
+  for await (const line of lineHandle.readLines()) readLines.push(line);
+  log('FileHandle.readLines', readLines);
+  const streamHandle = await fs.promises.open(at('nested', 'deep.bin'));
+  const streamed = [];
+  for await (const chunk of streamHandle.createReadStream()) streamed.push(...chunk);
+  log('FileHandle.createReadStream', streamed);
+  log('promises.open missing', await fs.promises.open(at('nope')).catch((e) => [e.code, e.syscall, e.message]));
+  log('promises.readFile handle', await fs.promises.open(at('data.txt')).then(async (h) => { const text = await fs.promises.readFile(h, 'utf8'); await h.close(); return text; }));
+  const vfd = fs.openSync(at('data.txt'));
+  const parts = [Buffer.alloc(3), Buffer.alloc(4)];
+  log('readvSync', [fs.readvSync(vfd, parts, 0), parts.map(String)]);
+  log('readv', await new Promise((resolve) => fs.readv(vfd, [Buffer.alloc(2)], 1, (e, n, b) => resolve([e, n, b.map(String)]))));
+  fs.closeSync(vfd);
+  const dir = fs.opendirSync(at());
+  const dirNames = [];
+  for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) dirNames.push(entry.name);
+  dir.closeSync();
+  log('opendirSync', dirNames.sort());
+  const asyncNames = [];
+  for await (const entry of await fs.promises.opendir(at('nested'))) asyncNames.push([entry.name, entry.isFile()]);
+  log('promises.opendir', asyncNames);
+  const copyTarget = fs.mkdtempSync(path.join(require('os').tmpdir(), 'cp-'));
+  fs.cpSync(at(), copyTarget + '/copy', { recursive: true });
+  log('cpSync', [sortedNames(fs.readdirSync(copyTarget + '/copy', { recursive: true })), fs.readFileSync(copyTarget + '/copy/data.txt', 'utf8'),
+    fs.statSync(copyTarget + '/copy/run.sh').mode & 0o111]);
+  log('cpSync directory without recursive', errorOf(() => fs.cpSync(at('nested'), copyTarget + '/x')).code);
+  await fs.promises.cp(at('data.txt'), copyTarget + '/one.txt');
+  log('promises.cp', fs.readFileSync(copyTarget + '/one.txt', 'utf8').length);
+  fs.rmSync(copyTarget, { recursive: true });
+  const watcher = fs.watch(at('data.txt'));
+  log('watch', [typeof watcher.close, typeof watcher.on]);
+  watcher.close();
+  const cwdBefore = process.cwd();
+  process.chdir(__dirname);
+  log('chdir', [process.cwd() === __dirname, fs.readFileSync('assets/data.txt', 'utf8').length, fs.existsSync('assets/nested'),
+    path.resolve('assets') === at(), fs.readdirSync('assets').length]);
+  process.chdir('assets');
+  log('chdir relative', [process.cwd() === at(), fs.statSync('data.txt').isFile()]);
+  log('chdir missing', errorOf(() => process.chdir(at('nope'))).code);
+  process.chdir(cwdBefore);
+  log('chdir back', process.cwd() === cwdBefore);
+
   const real = process.argv[2];
   if (real) {
     log('real readFileSync', fs.readFileSync(real, 'utf8'));
@@ -136,59 +200,115 @@ describe('fs on virtual paths', { concurrency: true }, () => {
     }
   });
 
-  it('is read-only: writes under the virtual root fail with EROFS', async () => {
-    const { stdout, stderr, code } = await runBundled({
+  // The same calls on a read-only bind mount of the same files: the bundle must answer
+  // each exactly as Linux does there (code, syscall, path, message).
+  it('fails changes as Linux does on a read-only mount', { skip: process.getuid() !== 0 && 'needs root for a bind mount' }, async () => {
+    const files = {
       'app.js': `
         const fs = require('fs');
         const at = (name) => __dirname + '/' + name;
-        const errorOf = (fn) => { try { fn(); return 'no error'; } catch (e) { return [e.message, e.code, e.errno, e.syscall, e.path, e.dest ?? null]; } };
-        const lines = [
-          errorOf(() => fs.writeFileSync(at('data.txt'), 'x')),
-          errorOf(() => fs.appendFileSync(at('new.txt'), 'x')),
-          errorOf(() => fs.openSync(at('data.txt'), 'w')),
-          errorOf(() => fs.openSync(at('data.txt'), fs.constants.O_RDWR)),
-          errorOf(() => fs.readFileSync(at('data.txt'), { flag: 'a+' })),
-          errorOf(() => fs.mkdirSync(at('dir'))),
-          errorOf(() => fs.mkdirSync(at('sub'), { recursive: true })),
-          errorOf(() => fs.unlinkSync(at('data.txt'))),
-          errorOf(() => fs.rmSync(at('sub'), { recursive: true })),
-          errorOf(() => fs.renameSync(at('data.txt'), at('moved.txt'))),
-          errorOf(() => fs.copyFileSync('/etc/hostname', at('copy.txt'))),
-          errorOf(() => fs.symlinkSync('/etc/hostname', at('link'))),
-          errorOf(() => fs.chmodSync(at('data.txt'), 0o777)),
-          errorOf(() => fs.accessSync(at('data.txt'), fs.constants.W_OK)),
-        ];
+        const outside = process.argv[2];
+        const lines = [];
+        const errorOf = (label, fn) => {
+          try { fn(); lines.push([label, 'no error']); } catch (e) { lines.push([label, e.message, e.code, e.syscall, e.path ?? null, e.dest ?? null]); }
+        };
+        const calls = {
+          'writeFile file': () => fs.writeFileSync(at('data.txt'), 'x'),
+          'writeFile new': () => fs.writeFileSync(at('new.txt'), 'x'),
+          'writeFile dir': () => fs.writeFileSync(at('sub'), 'x'),
+          'writeFile file/x': () => fs.writeFileSync(at('data.txt/x'), 'x'),
+          'writeFile missing/x': () => fs.writeFileSync(at('missing/x'), 'x'),
+          'appendFile new': () => fs.appendFileSync(at('new.txt'), 'x'),
+          'open w': () => fs.openSync(at('data.txt'), 'w'),
+          'open O_RDWR': () => fs.openSync(at('data.txt'), fs.constants.O_RDWR),
+          'open file/x': () => fs.openSync(at('data.txt/x')),
+          'readFile a+': () => fs.readFileSync(at('data.txt'), { flag: 'a+' }),
+          'mkdir new': () => fs.mkdirSync(at('dir')),
+          'mkdir existing': () => fs.mkdirSync(at('sub')),
+          'mkdir existing file': () => fs.mkdirSync(at('data.txt')),
+          'mkdir missing/x': () => fs.mkdirSync(at('missing/x')),
+          'mkdir -p new': () => fs.mkdirSync(at('a/b'), { recursive: true }),
+          'mkdir -p existing': () => fs.mkdirSync(at('sub'), { recursive: true }),
+          'mkdir -p file/x': () => fs.mkdirSync(at('data.txt/x'), { recursive: true }),
+          'unlink file': () => fs.unlinkSync(at('data.txt')),
+          'unlink missing': () => fs.unlinkSync(at('missing')),
+          'unlink file/x': () => fs.unlinkSync(at('data.txt/x')),
+          'rmdir dir': () => fs.rmdirSync(at('sub')),
+          'rmdir missing': () => fs.rmdirSync(at('missing')),
+          'rm file': () => fs.rmSync(at('data.txt')),
+          'rm missing': () => fs.rmSync(at('missing')),
+          'rm -r dir': () => fs.rmSync(at('sub'), { recursive: true }),
+          'rm -f missing': () => fs.rmSync(at('missing'), { force: true }),
+          'rename': () => fs.renameSync(at('data.txt'), at('moved.txt')),
+          'rename out': () => fs.renameSync(at('data.txt'), outside + '/moved.txt'),
+          'chmod': () => fs.chmodSync(at('data.txt'), 0o777),
+          'chmod missing': () => fs.chmodSync(at('missing'), 0o777),
+          'chown': () => fs.chownSync(at('data.txt'), 0, 0),
+          'utimes': () => fs.utimesSync(at('data.txt'), 1, 1),
+          'utimes missing': () => fs.utimesSync(at('missing'), 1, 1),
+          'truncate': () => fs.truncateSync(at('data.txt')),
+          'truncate missing': () => fs.truncateSync(at('missing')),
+          'truncate dir': () => fs.truncateSync(at('sub')),
+          'symlink new': () => fs.symlinkSync('/etc/hostname', at('link')),
+          'symlink existing': () => fs.symlinkSync('/etc/hostname', at('data.txt')),
+          'link': () => fs.linkSync(at('data.txt'), at('hard')),
+          'copyFile into': () => fs.copyFileSync('/etc/hostname', at('copy.txt')),
+          'mkdtemp': () => fs.mkdtempSync(at('t-')),
+          'access W': () => fs.accessSync(at('data.txt'), fs.constants.W_OK),
+          'access X': () => fs.accessSync(at('run.sh'), fs.constants.X_OK),
+          'access X not': () => fs.accessSync(at('data.txt'), fs.constants.X_OK),
+          'access W missing': () => fs.accessSync(at('missing'), fs.constants.W_OK),
+          'readFile dir': () => fs.readFileSync(at('sub')),
+          'readdir file': () => fs.readdirSync(at('data.txt')),
+          'stat file/': () => fs.statSync(at('data.txt') + '/'),
+          'readFile file/': () => fs.readFileSync(at('data.txt') + '/'),
+          'exists file/': () => { if (fs.existsSync(at('data.txt') + '/')) throw new Error('exists'); },
+          'opendir file': () => fs.opendirSync(at('data.txt')),
+          'readlink file': () => fs.readlinkSync(at('data.txt')),
+          'cp into': () => fs.cpSync('/etc/hostname', at('cp.txt')),
+          'write fd': () => fs.writeSync(fs.openSync(at('data.txt')), 'x'),
+          'fchmod fd': () => fs.fchmodSync(fs.openSync(at('data.txt')), 0o600),
+          'fsync fd': () => fs.fsyncSync(fs.openSync(at('data.txt'))),
+        };
+        for (const [label, call] of Object.entries(calls)) errorOf(label, call);
         for (const line of lines) console.log(JSON.stringify(line));
         fs.promises.writeFile(at('data.txt'), 'x').catch((e) => console.log('promise', e.code, e.syscall));
         fs.writeFile(at('data.txt'), 'x', (e) => console.log('callback', e.code));
         fs.createWriteStream(at('out.txt')).on('error', (e) => console.log('stream', e.code));
       `,
       'data.txt': 'data',
+      'run.sh': '#!/bin/sh\n',
       'sub/file.txt': 'file',
-    }, 'app.js');
-    assert.equal(stderr, '');
-    assert.equal(code, 0);
-    const [results, asyncLines] = [stdout.trim().split('\n').slice(0, 14).map((line) => JSON.parse(line)),
-      stdout.trim().split('\n').slice(14).sort()];
-    const erofs = (syscall, p, dest) => [`EROFS: read-only file system, ${syscall} '${p}'${dest ? ` -> '${dest}'` : ''}`,
-      'EROFS', -30, syscall, p, dest ?? null];
-    assert.deepEqual(results, [
-      erofs('open', '/$bundle/data.txt'),
-      erofs('open', '/$bundle/new.txt'),
-      erofs('open', '/$bundle/data.txt'),
-      erofs('open', '/$bundle/data.txt'),
-      erofs('open', '/$bundle/data.txt'),
-      erofs('mkdir', '/$bundle/dir'),
-      'no error', // mkdir -p of a directory that exists
-      erofs('unlink', '/$bundle/data.txt'),
-      erofs('rm', '/$bundle/sub'),
-      erofs('rename', '/$bundle/data.txt', '/$bundle/moved.txt'),
-      erofs('copyfile', '/etc/hostname', '/$bundle/copy.txt'),
-      erofs('symlink', '/etc/hostname', '/$bundle/link'),
-      erofs('chmod', '/$bundle/data.txt'),
-      erofs('access', '/$bundle/data.txt'),
-    ]);
-    assert.deepEqual(asyncLines, ['callback EROFS', 'promise EROFS open', 'stream EROFS']);
+    };
+    const dir = writeFixture(files);
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+    const outside = tempDir();
+    const mounted = tempDir('bundle-readonly-');
+    const mount = (args) => execFileSync('mount', args, { stdio: 'pipe' });
+    let plain;
+    try {
+      mount(['--bind', dir, mounted]);
+      mount(['-o', 'remount,bind,ro', mounted]);
+      plain = await run(path.join(mounted, 'app.js'), [outside]);
+    } finally {
+      execFileSync('umount', [mounted]);
+      fs.rmSync(mounted, { recursive: true, force: true });
+    }
+    const bundled = await runBundledAndDelete(dir, 'app.js', [outside]);
+    fs.rmSync(outside, { recursive: true, force: true });
+    assert.equal(plain.stderr, '');
+    assert.equal(bundled.stderr, '');
+    // Calls in order, then what the asynchronous ones said, in any order.
+    const lines = (stdout) => {
+      const all = stdout.trim().split('\n');
+      return [...all.filter((line) => line.startsWith('[')), ...all.filter((line) => !line.startsWith('[')).sort()];
+    };
+    const expected = lines(plain.stdout.split(mounted).join(VIRTUAL_ROOT));
+    const actual = lines(bundled.stdout);
+    const differences = actual.map((line, i) => (line === expected[i] ? null : `bundled: ${line}\n  linux: ${expected[i]}`))
+      .filter(Boolean);
+    assert.deepEqual(differences, []);
+    assert.equal(bundled.code, plain.code);
   });
 
   it('copies a bundled file to a real path', async () => {
@@ -223,10 +343,10 @@ describe('fs on virtual paths', { concurrency: true }, () => {
     assert.equal(code, 0);
     const epoch = '1970-01-01T00:00:00.000Z';
     const [file, root, lib] = JSON.parse(stdout.split('\n')[0]);
-    assert.deepEqual(file.slice(0, 1).concat(file.slice(2)), ['100444', 1, 0, epoch, 1]);
+    assert.deepEqual(file.slice(0, 1).concat(file.slice(2)), ['100644', 1, 0, epoch, 1]);
     assert.ok(file[1] > 0);
-    assert.deepEqual(root, ['40555', 0, 1, 0, epoch, 0]);
-    assert.deepEqual(lib, ['40555', 0, 1, 0, epoch, 0]);
+    assert.deepEqual(root, ['40755', 0, 1, 0, epoch, 0]);
+    assert.deepEqual(lib, ['40755', 0, 1, 0, epoch, 0]);
     assert.equal(stdout.split('\n')[1], 'true true true');
   });
 });

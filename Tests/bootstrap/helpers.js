@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { buildArchive, readTree } = require('./archive.js');
 
-const VIRTUAL_ROOT = '/$bundle';
+const VIRTUAL_ROOT = '/proc/self/bundle';
 const HARNESS = path.join(__dirname, 'run-archive.js');
 // The test runner's variables must not reach the apps.
 const { NODE_TEST_CONTEXT, NODE_OPTIONS, ...childEnv } = process.env; // eslint-disable-line no-unused-vars
@@ -21,10 +21,13 @@ function tempDir(prefix = 'bundle-test-') {
 
 function writeFixture(files) {
   const dir = tempDir();
-  for (const [relative, content] of Object.entries(files)) {
+  // A value is the content, or { content, mode }.
+  for (const [relative, value] of Object.entries(files)) {
     const file = path.join(dir, relative);
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    const { content, mode } = typeof value === 'object' && !Buffer.isBuffer(value) ? value : { content: value };
     fs.writeFileSync(file, content);
+    if (mode !== undefined) fs.chmodSync(file, mode);
   }
   return dir;
 }
@@ -91,5 +94,5 @@ function uncaughtHead(stderr) {
 }
 
 module.exports = {
-  VIRTUAL_ROOT, HARNESS, tempDir, writeFixture, run, runBoth, runBundled, assertSameAsNode, uncaughtHead,
+  VIRTUAL_ROOT, HARNESS, tempDir, writeFixture, run, runBoth, runBundled, runBundledAndDelete, assertSameAsNode, uncaughtHead,
 };

@@ -12,7 +12,7 @@ describe('module loading', { concurrency: true }, () => {
     const argLists = [[], ['--version'], ['--', '-e', 'x'], ['x y', 'ünïcödé ✓', ''], ['-e', 'process.exit(9)']];
     await Promise.all(argLists.map(async (args) => {
       const { bundled } = await assertSameAsNode(files, 'hello.js', args);
-      assert.equal(bundled.stdout, `hello ${JSON.stringify(['/$bundle/hello.js', ...args])}\n`);
+      assert.equal(bundled.stdout, `hello ${JSON.stringify(['/proc/self/bundle/hello.js', ...args])}\n`);
     }));
   });
 
@@ -58,8 +58,9 @@ describe('module loading', { concurrency: true }, () => {
     }, 'app.js');
     assert.equal(bundled.stdout, plain.stdout);
     assert.equal(bundled.code, 0);
-    assert.match(bundled.stdout, /^\/\$bundle\/app\.js \/\$bundle \/\$bundle\/app\.js \/\$bundle\/node_modules$/m);
-    assert.equal(bundled.stderr, '/$bundle/node_modules,/node_modules\n');
+    assert.match(bundled.stdout, /^\/proc\/self\/bundle\/app\.js \/proc\/self\/bundle \/proc\/self\/bundle\/app\.js \/proc\/self\/bundle\/node_modules$/m);
+    // Only folders of the bundle: none of the real disk (node: every folder up to /).
+    assert.equal(bundled.stderr, '/proc/self/bundle/node_modules\n');
   });
 
   it('answers require.resolve and require.resolve.paths', async () => {
@@ -92,7 +93,7 @@ describe('module loading', { concurrency: true }, () => {
     }, 'app.js');
   });
 
-  it('reports an uncaught exception like node: stack under /$bundle, exit code 1', async () => {
+  it('reports an uncaught exception like node: stack under /proc/self/bundle, exit code 1', async () => {
     const { plain, bundled } = await runBoth({
       'app.js': 'require("./thrower");\n',
       'thrower.js': 'function fail() {\n  throw new TypeError("boom");\n}\nfail();\n',
@@ -101,9 +102,9 @@ describe('module loading', { concurrency: true }, () => {
     assert.equal(plain.code, 1);
     assert.equal(bundled.stdout, '');
     assert.equal(uncaughtHead(bundled.stderr), uncaughtHead(plain.stderr));
-    assert.match(bundled.stderr, /^\/\$bundle\/thrower\.js:2\n {2}throw new TypeError\("boom"\);/);
-    assert.match(bundled.stderr, /\n {4}at fail \(\/\$bundle\/thrower\.js:2:9\)\n/);
-    assert.match(bundled.stderr, /\n {4}at Object\.<anonymous> \(\/\$bundle\/app\.js:1:1\)\n/);
+    assert.match(bundled.stderr, /^\/proc\/self\/bundle\/thrower\.js:2\n {2}throw new TypeError\("boom"\);/);
+    assert.match(bundled.stderr, /\n {4}at fail \(\/proc\/self\/bundle\/thrower\.js:2:9\)\n/);
+    assert.match(bundled.stderr, /\n {4}at Object\.<anonymous> \(\/proc\/self\/bundle\/app\.js:1:1\)\n/);
     assert.match(bundled.stderr, /\nNode\.js v18\.\d+\.\d+\n$/);
   });
 
@@ -277,7 +278,7 @@ describe('module loading', { concurrency: true }, () => {
       'node_modules/esm/index.js': 'export default 1;',
     }, 'app.js', [], { nodeArgs: ['--pending-deprecation', '--throw-deprecation', '--trace-warnings'] });
     assert.equal(result.stderr, '');
-    assert.equal(result.stdout, "[ '/$bundle/app.js' ]\nERR_REQUIRE_ESM\npkg 69\n");
+    assert.equal(result.stdout, "[ '/proc/self/bundle/app.js' ]\nERR_REQUIRE_ESM\npkg 69\n");
     assert.equal(result.code, 0);
   });
 
@@ -287,6 +288,6 @@ describe('module loading', { concurrency: true }, () => {
       'app.js': 'try { require("./addon.node"); } catch (e) { console.log(e.message); }',
       'addon.node': Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
     }, 'app.js');
-    assert.equal(addon.stdout, '/$bundle/addon.node: cannot open shared object file: No such file or directory\n');
+    assert.equal(addon.stdout, '/proc/self/bundle/addon.node: cannot open shared object file: No such file or directory\n');
   });
 });

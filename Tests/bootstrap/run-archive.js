@@ -21,6 +21,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
+const VIRTUAL_ROOT = '/proc/self/bundle';
+
 function loadArchiveHelpers() {
   const filename = path.join(__dirname, 'archive.js');
   const module = { exports: {} };
@@ -87,11 +89,13 @@ function main(argv) {
   // The launcher hands the bootstrap [execPath, ...userArgs], and node no options.
   process.argv.splice(1, process.argv.length - 1, ...userArgs);
   process.execArgv.splice(0, process.execArgv.length);
+  // Where the launcher shows the app's files (Format.virtualRoot in Sources/PayloadFormat).
+  const launch = { role: 'main', virtualRoot: VIRTUAL_ROOT, appIdentity: 'test-app' };
   if (lazy) {
     const { archive: partial, ensureArchive, releaseArchive } = lazyArchive(archive, KIND);
-    compileBootstrap()(process, require, partial, { role: 'main', ensureArchive, releaseArchive });
+    compileBootstrap()(process, require, partial, { ...launch, ensureArchive, releaseArchive });
   } else {
-    compileBootstrap()(process, require, archive);
+    compileBootstrap()(process, require, archive, launch);
   }
 }
 

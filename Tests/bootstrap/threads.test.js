@@ -164,27 +164,27 @@ describe('child runs of the app', { concurrency: true }, () => {
   };
 
   it('runs a bundled module named by the first argument, as `node <module>` would', async () => {
-    const child = await runBundled(FILES, 'app.js', ['/$bundle/tools/child.js', 'a', '--b']);
-    assert.equal(child.stdout, 'child ["/$bundle/tools/child.js","a","--b"] true /$bundle/tools/child.js\n');
-    const esm = await runBundled(FILES, 'app.js', ['/$bundle/tools/esm-child.mjs', 'x']);
-    assert.equal(esm.stdout, 'esm child ["/$bundle/tools/esm-child.mjs","x"] file:///$bundle/tools/esm-child.mjs\n');
-    const noExtension = await runBundled(FILES, 'app.js', ['/$bundle/tools/child']);
-    assert.equal(noExtension.stdout, 'child ["/$bundle/tools/child"] true /$bundle/tools/child.js\n');
-    const entry = await runBundled(FILES, 'app.js', ['/$bundle/app.js', '1']);
-    assert.equal(entry.stdout, 'entry ["/$bundle/app.js","1"]\n');
+    const child = await runBundled(FILES, 'app.js', ['/proc/self/bundle/tools/child.js', 'a', '--b']);
+    assert.equal(child.stdout, 'child ["/proc/self/bundle/tools/child.js","a","--b"] true /proc/self/bundle/tools/child.js\n');
+    const esm = await runBundled(FILES, 'app.js', ['/proc/self/bundle/tools/esm-child.mjs', 'x']);
+    assert.equal(esm.stdout, 'esm child ["/proc/self/bundle/tools/esm-child.mjs","x"] file:///proc/self/bundle/tools/esm-child.mjs\n');
+    const noExtension = await runBundled(FILES, 'app.js', ['/proc/self/bundle/tools/child']);
+    assert.equal(noExtension.stdout, 'child ["/proc/self/bundle/tools/child"] true /proc/self/bundle/tools/child.js\n');
+    const entry = await runBundled(FILES, 'app.js', ['/proc/self/bundle/app.js', '1']);
+    assert.equal(entry.stdout, 'entry ["/proc/self/bundle/app.js","1"]\n');
   });
 
   it('reports a missing bundled module instead of running the entry', async () => {
-    const missing = await runBundled(FILES, 'app.js', ['/$bundle/tools/missing.js', 'a']);
+    const missing = await runBundled(FILES, 'app.js', ['/proc/self/bundle/tools/missing.js', 'a']);
     assert.equal(missing.code, 1);
     assert.equal(missing.stdout, '');
-    assert.match(missing.stderr, /Error: Cannot find module '\/\$bundle\/tools\/missing\.js'/);
+    assert.match(missing.stderr, /Error: Cannot find module '\/proc\/self\/bundle\/tools\/missing\.js'/);
   });
 
   it('passes every other first argument to the entry', async () => {
-    for (const args of [['--version'], ['/$bundlex/tools/child.js'], ['$bundle/tools/child.js'], ['--', '/$bundle/tools/child.js']]) {
+    for (const args of [['--version'], ['/proc/self/bundlex/tools/child.js'], ['proc/self/bundle/tools/child.js'], ['--', '/proc/self/bundle/tools/child.js']]) {
       const result = await runBundled(FILES, 'app.js', args);
-      assert.equal(result.stdout, `entry ${JSON.stringify(['/$bundle/app.js', ...args])}\n`);
+      assert.equal(result.stdout, `entry ${JSON.stringify(['/proc/self/bundle/app.js', ...args])}\n`);
     }
   });
 });

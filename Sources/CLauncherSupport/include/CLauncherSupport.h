@@ -43,7 +43,7 @@ int launcher_serve_memory(const char *virtual_path, const void *data, size_t len
 int launcher_real_open(const char *path, int flags);
 
 /// Native addons. Node loads an addon with `dlopen(<its path>)`, and an addon of the
-/// app has a virtual path (/$bundle/...). Before node starts, the launcher registers
+/// app has a virtual path (under Format.virtualRoot). Before node starts, the launcher registers
 /// each addon's virtual path with a real file (in the runtime cache) or with its bytes
 /// (`real_path` NULL), and the libraries the addons need, in load order. The launcher
 /// exports `dlopen`: a call for a registered virtual path first loads every registered

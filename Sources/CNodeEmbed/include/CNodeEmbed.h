@@ -15,7 +15,7 @@ typedef void *(*bundle_load_environment_fn)(void *environment, void *callback);
 /// What the launcher hands to the embedded node.
 typedef struct bundle_embed_options {
     /// argv[0] as the process got it, then the user's arguments, untouched (but see
-    /// "Children of the app" in embed.cc: `app [node options] /$bundle/x.js ...`).
+    /// "Children of the app" in embed.cc).
     int argc;
     const char *const *argv;
     /// Node flags baked in at bundle time (e.g. "--max-old-space-size=4096").
@@ -48,6 +48,12 @@ typedef struct bundle_embed_options {
     /// The launcher's hook on node::LoadEnvironment: the next call goes to `override`
     /// instead (once). NULL when the launcher has none; then no snapshot is used.
     void (*override_load_environment)(bundle_load_environment_fn override);
+    /// Where the app's files are shown (Format.virtualRoot), for the bootstrap.
+    const char *virtual_root;
+    /// Names this very app (its app section): a child started by the app carries it
+    /// in its environment, and then reads its command line as node would (see
+    /// "Children of the app" in embed.cc).
+    const char *app_identity;
 } bundle_embed_options;
 
 /// Runs node over the app and returns the process exit code. Errors before the app
