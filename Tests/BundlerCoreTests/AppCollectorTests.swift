@@ -48,4 +48,60 @@ import Testing
         #expect(AppCollector.packageDirectory(of: "/a/node_modules/x/node_modules/z/i.js") == "/a/node_modules/x/node_modules/z")
         #expect(AppCollector.packageDirectory(of: "/a/src/y.js") == nil)
     }
+
+    /// npm installs every dependency the app declares; code may name them only at run
+    /// time (`require(name)`), so they ship whole. devDependencies never do.
+    @Test func theAppsOwnDependenciesAreIncludedWhole() throws {
+        let fs = InMemoryFileSystem([
+            "/a/app.js": "const n = 'delta'; require(n)\n",
+            "/a/package.json": #"{ "dependencies": { "delta": "1" }, "optionalDependencies": { "opt": "1", "absent": "1" }, "devDependencies": { "dev": "1" } }"#,
+            "/a/node_modules/delta/package.json": #"{ "main": "lib/delta.js", "dependencies": { "epsilon": "1" } }"#,
+            "/a/node_modules/delta/lib/delta.js": "",
+            "/a/node_modules/delta/data/table.txt": "",
+            "/a/node_modules/epsilon/index.js": "",
+            "/a/node_modules/opt/index.js": "",
+            "/a/node_modules/dev/index.js": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == [
+            "/a/app.js", "/a/node_modules/delta/data/table.txt", "/a/node_modules/delta/lib/delta.js",
+            "/a/node_modules/delta/package.json", "/a/node_modules/epsilon/index.js", "/a/node_modules/opt/index.js",
+            "/a/package.json",
+        ])
+        #expect(app.diagnostics == [])
+    }
+
+    @Test func filesTheAppReadsBesideItselfAreIncluded() throws {
+        let fs = InMemoryFileSystem([
+            "/w/app.js": """
+                const fs = require('fs'), path = require('path');
+                fs.readFileSync(__dirname + '/lib/r.bin');
+                fs.readdirSync(path.join(__dirname, 'views'));
+                fs.readFileSync(path.join(__dirname, 'missing.txt'));
+                fs.readFileSync(path.join(__dirname, 'templates', name));
+                fs.readdirSync(path.join(__dirname, '..'));
+                """,
+            "/w/lib/r.bin": "r", "/w/views/a.html": "a", "/w/views/deep/b.html": "b", "/w/templates/t.txt": "t",
+            "/w/unrelated.txt": "u", "/outside.txt": "o",
+        ])
+        let app = try AppCollector(fileSystem: fs, currentDirectory: "/w").collect(entry: "/w/app.js")
+        #expect(app.files == ["/w/app.js", "/w/lib/r.bin", "/w/views/a.html", "/w/views/deep/b.html"])
+        #expect(app.diagnostics == [
+            Diagnostic(file: "/w/app.js", line: 4, message: "reads missing.txt, which does not exist; it will be missing at run time unless added with --include 'missing.txt'"),
+            Diagnostic(file: "/w/app.js", line: 5, message: "reads a path built at run time; if it names files of the app, add them with --include 'templates/**'"),
+            Diagnostic(file: "/w/app.js", line: 6, message: "reads the directory /, outside the app's folder, so it is not bundled; add it with --include '/**'"),
+        ])
+    }
+
+    /// Packages ship whole, so their computed reads are no news; a user could not act on them.
+    @Test func packagesComputedReadsAreNotWarnedAbout() throws {
+        let fs = InMemoryFileSystem([
+            "/v/app.js": "require('pkg')",
+            "/v/node_modules/pkg/index.js": "fs.readFileSync(path.join(__dirname, 'locales', lang)); fs.readFileSync(__dirname + '/gone')",
+            "/v/node_modules/pkg/locales/en.json": "{}",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/v/app.js")
+        #expect(app.diagnostics == [])
+        #expect(app.files.contains("/v/node_modules/pkg/locales/en.json"))
+    }
 }
