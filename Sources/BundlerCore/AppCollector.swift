@@ -70,8 +70,8 @@ public struct AppCollector {
                 case .builtin: break
                 case .file(let path): state.add(path, scan: true)
                 case .notFound:
-                    state.diagnostics.append(Diagnostic(
-                        file: file, line: reference.line, message: "cannot resolve '\(reference.specifier)'; it will fail at run time if reached"))
+                    state.diagnostics.append(Diagnostic(file: file, line: reference.line,
+                                                        message: unresolvedMessage(reference.specifier, from: file, esm: esm)))
                 }
             }
         }
@@ -132,6 +132,20 @@ public struct AppCollector {
                 }
             }
         }
+    }
+
+    /// node resolves from a module's real path; a package reached through a symbolic
+    /// link (pnpm's `node_modules/foo` → `.pnpm/foo@1/node_modules/foo`) finds its
+    /// dependencies beside its real directory. The bundle has no links at run time, so
+    /// such a require fails there: say why, and what layout works.
+    private func unresolvedMessage(_ specifier: String, from file: String, esm: Bool) -> String {
+        let directory = Path.dirname(file)
+        if let real = fs.realPath(of: directory), real != directory,
+           case .file = resolver.resolve(specifier, from: real, esm: esm) {
+            return "'\(specifier)' resolves only from this package's real path \(displayed(real)) (a symlinked node_modules, as pnpm makes), " +
+                "which bundles do not follow yet; it will fail at run time. Install a flat node_modules (pnpm: --node-linker=hoisted)"
+        }
+        return "cannot resolve '\(specifier)'; it will fail at run time if reached"
     }
 
     /// Where directories the app reads may lie to be bundled whole: its package

@@ -104,4 +104,32 @@ import Testing
         #expect(app.diagnostics == [])
         #expect(app.files.contains("/v/node_modules/pkg/locales/en.json"))
     }
+
+    /// In a pnpm layout a package's dependencies lie beside its real directory, not
+    /// below the link the app reaches it through.
+    @Test func aDependencyFoundOnlyFromARealPathIsNamedAsSuch() throws {
+        let fs = InMemoryFileSystem([
+            "/r/app.js": "require('foo')",
+            "/r/node_modules/.pnpm/foo@1.0.0/node_modules/foo/index.js": "require('bar')",
+            "/r/node_modules/.pnpm/bar@2.0.0/node_modules/bar/index.js": "",
+        ], links: [
+            "/r/node_modules/foo": ".pnpm/foo@1.0.0/node_modules/foo",
+            "/r/node_modules/.pnpm/foo@1.0.0/node_modules/bar": "../../bar@2.0.0/node_modules/bar",
+        ])
+        let app = try AppCollector(fileSystem: fs, currentDirectory: "/r").collect(entry: "/r/app.js")
+        #expect(app.files == ["/r/app.js", "/r/node_modules/foo/index.js"])
+        #expect(app.diagnostics == [Diagnostic(file: "/r/node_modules/foo/index.js", line: 1, message:
+            "'bar' resolves only from this package's real path node_modules/.pnpm/foo@1.0.0/node_modules/foo (a symlinked node_modules, " +
+            "as pnpm makes), which bundles do not follow yet; it will fail at run time. Install a flat node_modules (pnpm: --node-linker=hoisted)")])
+    }
+
+    @Test func inMemoryLinksResolveAsTheKernelDoes() throws {
+        let fs = InMemoryFileSystem(["/x/real/a.txt": "a"], links: ["/x/link": "real", "/x/abs": "/x/link", "/loop": "/loop"])
+        #expect(fs.realPath(of: "/x/abs/a.txt") == "/x/real/a.txt")
+        #expect(fs.kind(of: "/x/link") == .directory)
+        #expect(try fs.children(of: "/x") == ["abs", "link", "real"])
+        #expect(try fs.contents(of: "/x/link/a.txt") == Array("a".utf8))
+        #expect(fs.realPath(of: "/loop") == nil)
+        #expect(fs.realPath(of: "/x/none") == nil)
+    }
 }

@@ -76,4 +76,29 @@ import Testing
         #expect(try run(output).status != 0)
         #expect(try run(included).stdout == "{}\n")
     }
+
+    /// pnpm's layout: `node_modules/foo` links into `.pnpm`, where foo's dependencies lie
+    /// beside it. node finds them from foo's real path; a bundle has no links at run
+    /// time yet, so bundling says so and names a layout that works.
+    @Test func aPnpmLayoutIsAWarningNamingTheCause() throws {
+        let fixture = try Fixture([
+            "app.js": "console.log(require('foo'))\n",
+            "package.json": #"{ "name": "app", "dependencies": { "foo": "1.0.0" } }"#,
+            "node_modules/.pnpm/foo@1.0.0/node_modules/foo/index.js": "module.exports = 'foo+' + require('bar')\n",
+            "node_modules/.pnpm/foo@1.0.0/node_modules/foo/package.json": #"{ "name": "foo", "dependencies": { "bar": "2.0.0" } }"#,
+            "node_modules/.pnpm/bar@2.0.0/node_modules/bar/index.js": "module.exports = 'bar'\n",
+        ])
+        let files = FileManager.default
+        try files.createSymbolicLink(atPath: fixture.directory + "/node_modules/foo", withDestinationPath: ".pnpm/foo@1.0.0/node_modules/foo")
+        try files.createSymbolicLink(atPath: fixture.directory + "/node_modules/.pnpm/foo@1.0.0/node_modules/bar",
+                                     withDestinationPath: "../../bar@2.0.0/node_modules/bar")
+        #expect(try fixture.node("app.js").stdout == "foo+bar\n")
+        var environment = ProcessInfo.processInfo.environment
+        environment["NODE_EXTRA_CA_CERTS"] = nil
+        let output = try fixture.scratchDirectory("output") + "/app"
+        let result = try run(Tools.bundle, ["app.js", "-o", output], in: fixture.directory, environment: environment)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("\(fixture.directory)/node_modules/foo/index.js:1: warning: 'bar' resolves only from this " +
+                                       "package's real path node_modules/.pnpm/foo@1.0.0/node_modules/foo (a symlinked node_modules"), "\(result)")
+    }
 }
