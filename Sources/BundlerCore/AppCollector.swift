@@ -113,16 +113,31 @@ public struct AppCollector {
     /// they ship like used packages. Never `devDependencies`.
     private func includeOwnDependencies(entry: String, _ state: inout State) {
         guard !entry.contains("/node_modules/"), let scope = resolver.packageScope(of: Path.dirname(entry)) else { return }
-        includeDependencies(declaredIn: scope.directory, fields: ["dependencies", "optionalDependencies"], &state)
+        let missing = includeDependencies(declaredIn: scope.directory, fields: ["dependencies", "optionalDependencies"], &state)
+        let packageJSON = Path.join(scope.directory, "package.json")
+        let lines = ((try? fs.contents(of: packageJSON)).map { String(decoding: $0, as: UTF8.self) } ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        // An optional dependency may be missing (npm skips one that fails to install).
+        for name in missing where (scope.json["dependencies"] as? [String: Any])?[name] != nil {
+            let section = lines.firstIndex { $0.contains("\"dependencies\"") } ?? 0
+            let line = (lines[section...].firstIndex { $0.contains("\"\(name)\"") } ?? 0) + 1
+            state.diagnostics.append(Diagnostic(file: packageJSON, line: line, message:
+                "dependency '\(name)' is not installed, so it is not bundled (run npm install first)"))
+        }
     }
 
     /// Each installed package that `fields` of the package.json in `directory` name: its
     /// main file is followed, which includes the package whole (`includePackage`).
-    private func includeDependencies(declaredIn directory: String, fields: [String], _ state: inout State) {
-        guard let json = resolver.packageJSON(directory) else { return }
+    /// Returns the names that are not installed.
+    @discardableResult
+    private func includeDependencies(declaredIn directory: String, fields: [String], _ state: inout State) -> [String] {
+        guard let json = resolver.packageJSON(directory) else { return [] }
+        var missing: [String] = []
         for field in fields {
             for name in ((json[field] as? [String: Any]) ?? [:]).keys.sorted() {
-                guard let dependency = resolver.packageDirectory(named: name, from: directory) else { continue }
+                guard let dependency = resolver.packageDirectory(named: name, from: directory) else {
+                    missing.append(name)
+                    continue
+                }
                 if case .file(let main) = resolver.resolve(name, from: directory, esm: false) {
                     state.add(main, scan: true)
                 } else if case .file(let main) = resolver.resolve(name, from: directory, esm: true) {
@@ -132,6 +147,7 @@ public struct AppCollector {
                 }
             }
         }
+        return missing
     }
 
     /// node resolves from a module's real path; a package reached through a symbolic
@@ -177,6 +193,7 @@ public struct AppCollector {
         case .directory:
             warn("reads the directory \(displayed(target)), outside the app's folder, so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
         case .special: state.skipSpecial(target)
+        case nil where read.checksExistence: break  // false, or ENOENT, as under node here
         case nil:
             warn("reads \(displayed(target)), which does not exist; it will be missing at run time unless added with --include \(includeGlob(target, directory: false))")
         }

@@ -22,6 +22,8 @@ public struct DependencyScanner {
         /// at run time and this is the directory below which it lies.
         public var path: String
         public var isComplete: Bool
+        /// `existsSync`, `access`, `stat`…: the code may expect the path to be missing.
+        public var checksExistence: Bool
         public var line: Int
     }
 
@@ -36,11 +38,11 @@ public struct DependencyScanner {
     }
 
     /// fs functions whose first argument is a path the code reads, lists or checks.
-    private static let fsReads: Set<String> = [
-        "readFileSync", "readFile", "createReadStream", "readdirSync", "readdir", "existsSync", "exists",
-        "statSync", "stat", "lstatSync", "lstat", "accessSync", "access", "openSync", "open", "opendirSync",
+    private static let fsReads: Set<String> = fsChecks.union([
+        "readFileSync", "readFile", "createReadStream", "readdirSync", "readdir", "openSync", "open", "opendirSync",
         "opendir", "realpathSync", "realpath", "copyFileSync", "copyFile", "cpSync", "cp", "openAsBlob",
-    ]
+    ])
+    private static let fsChecks: Set<String> = ["existsSync", "exists", "statSync", "stat", "lstatSync", "lstat", "accessSync", "access"]
 
     private let source: [UInt8]
     private var index = 0
@@ -133,7 +135,9 @@ public struct DependencyScanner {
                 let word = readIdentifier()
                 let afterDot = start > 0 && previousSignificant(before: start) == UInt8(ascii: ".")
                 if !afterDot { handle(word) }
-                if Self.fsReads.contains(word), nextSignificant() == UInt8(ascii: "(") { assetRead(line: line) }
+                if Self.fsReads.contains(word), nextSignificant() == UInt8(ascii: "(") {
+                    assetRead(line: line, checksExistence: Self.fsChecks.contains(word))
+                }
                 // `eval` however used (`(0, eval)(code)`), `Function(` and `new Function(`
                 // (also as globalThis.Function): code from text.
                 if word == "eval" || (word == "Function" && nextSignificant() == UInt8(ascii: "(")) { evaluatesCode = true }
@@ -230,7 +234,7 @@ public struct DependencyScanner {
 
     /// After the name of an fs call: records its first argument when it is a path built
     /// from the file's location. Only looks ahead; the main loop scans the call as usual.
-    private mutating func assetRead(line callLine: Int) {
+    private mutating func assetRead(line callLine: Int, checksExistence: Bool) {
         let save = (index, line)
         defer { (index, line) = save }
         skipTrivia()
@@ -241,7 +245,7 @@ public struct DependencyScanner {
         if read.isComplete, peek() != UInt8(ascii: ","), peek() != UInt8(ascii: ")") {
             read = (Self.directoryPart(read.path), false)  // `path.join(__dirname, 'a').replace(…)`
         }
-        assetReads.append(AssetRead(path: read.path, isComplete: read.isComplete, line: callLine))
+        assetReads.append(AssetRead(path: read.path, isComplete: read.isComplete, checksExistence: checksExistence, line: callLine))
     }
 
     /// One of the path shapes of `AssetRead` at the current position, else nil.

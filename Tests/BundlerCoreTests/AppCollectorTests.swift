@@ -71,6 +71,16 @@ import Testing
         #expect(app.diagnostics == [])
     }
 
+    @Test func aDependencyThatIsNotInstalledIsAWarningOnItsLine() throws {
+        let fs = InMemoryFileSystem([
+            "/b/app.js": "",
+            "/b/package.json": "{\n  \"name\": \"gamma\",\n  \"dependencies\": {\n    \"gamma\": \"1\"\n  },\n  \"optionalDependencies\": { \"opt\": \"1\" }\n}\n",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/b/app.js")
+        #expect(app.diagnostics == [Diagnostic(file: "/b/package.json", line: 4, message:
+            "dependency 'gamma' is not installed, so it is not bundled (run npm install first)")])
+    }
+
     @Test func filesTheAppReadsBesideItselfAreIncluded() throws {
         let fs = InMemoryFileSystem([
             "/w/app.js": """
@@ -80,6 +90,7 @@ import Testing
                 fs.readFileSync(path.join(__dirname, 'missing.txt'));
                 fs.readFileSync(path.join(__dirname, 'templates', name));
                 fs.readdirSync(path.join(__dirname, '..'));
+                if (fs.existsSync(path.join(__dirname, 'local.json'))) console.log('optional file');
                 """,
             "/w/lib/r.bin": "r", "/w/views/a.html": "a", "/w/views/deep/b.html": "b", "/w/templates/t.txt": "t",
             "/w/unrelated.txt": "u", "/outside.txt": "o",

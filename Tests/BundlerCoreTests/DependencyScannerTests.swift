@@ -69,7 +69,9 @@ import Testing
     }
 
     func assetReads(_ source: String) -> [String] {
-        DependencyScanner.analyze(Array(source.utf8)).assetReads.map { "\($0.path) \($0.isComplete ? "complete" : "partial") @\($0.line)" }
+        DependencyScanner.analyze(Array(source.utf8)).assetReads.map {
+            "\($0.path) \($0.isComplete ? "complete" : "partial")\($0.checksExistence ? " check" : "") @\($0.line)"
+        }
     }
 
     @Test func findsFsReadsOfPathsBuiltFromTheFilesLocation() {
@@ -85,7 +87,7 @@ import Testing
             """
         #expect(assetReads(source) == [
             "data/a.txt complete @1", "../shared/b.bin complete @2", "./views complete @3", "./c.json complete @4",
-            "./d.txt complete @5", ". complete @6", "./e.txt complete @7", "/etc/hosts complete @8",
+            "./d.txt complete check @5", ". complete check @6", "./e.txt complete @7", "/etc/hosts complete @8",
         ])
     }
 
