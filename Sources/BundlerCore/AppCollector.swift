@@ -189,7 +189,13 @@ public struct AppCollector {
         switch fs.kind(of: target) {
         case .file: state.add(target, scan: false)
         case .directory where Path.isInside(target, Self.packageDirectory(of: file) ?? appFolder):
-            for path in fs.filesBelow(target, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(path, scan: false) }
+            let found = fs.filesBelow(target, canonical: canonical, special: { state.skipSpecial($0) })
+            guard found.count <= Self.directoryReadLimit || !ownFile else {
+                warn("reads the directory \(displayed(target)), which holds \(found.count) files: too many to be sure they are the app's, " +
+                     "so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
+                return
+            }
+            for path in found { state.add(path, scan: false) }
         case .directory:
             warn("reads the directory \(displayed(target)), outside the app's folder, so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
         case .special: state.skipSpecial(target)
@@ -198,6 +204,10 @@ public struct AppCollector {
             warn("reads \(displayed(target)), which does not exist; it will be missing at run time unless added with --include \(includeGlob(target, directory: false))")
         }
     }
+
+    /// Above this many files, a directory the app lists is more likely a home or
+    /// download folder around an entry without package.json than the app's assets.
+    static let directoryReadLimit = 1000
 
     /// `path` as the user typed paths: relative to the current directory when inside it.
     private func displayed(_ path: String) -> String {

@@ -104,6 +104,15 @@ import Testing
         ])
     }
 
+    @Test func aDirectoryWithTooManyFilesIsNotBundledUnasked() throws {
+        var files = ["/home/u/app.js": "fs.readdirSync(__dirname)"]
+        for n in 0..<AppCollector.directoryReadLimit { files["/home/u/Downloads/f\(n)"] = "" }
+        let app = try AppCollector(fileSystem: InMemoryFileSystem(files), currentDirectory: "/home/u").collect(entry: "/home/u/app.js")
+        #expect(app.files == ["/home/u/app.js"])
+        #expect(app.diagnostics.map(\.message) == ["reads the directory /home/u, which holds 1001 files: too many to be sure they are the app's, " +
+                                                 "so it is not bundled; add it with --include '**'"])
+    }
+
     /// Packages ship whole, so their computed reads are no news; a user could not act on them.
     @Test func packagesComputedReadsAreNotWarnedAbout() throws {
         let fs = InMemoryFileSystem([
