@@ -21,16 +21,21 @@ public struct CollectedApp: Equatable, Sendable {
 /// Because code also loads files it names at run time (non-literal requires, assets read
 /// through fs), every package that is used is included whole (without its nested
 /// node_modules), together with the packages its package.json depends on; so is the
-/// app's own package directory when the entry has one.
+/// app's own package directory when the entry has one, with every package in its
+/// `dependencies` and `optionalDependencies`. Files its code reads through fs at paths
+/// built from its own location (`DependencyScanner.AssetRead`) are included too.
 public struct AppCollector {
     let fs: FileSystem
     let resolver: ModuleResolver
     let canonical: (String) -> String
+    /// What `--include` globs are relative to, so a warning can name the one to add.
+    let currentDirectory: String
 
-    public init(fileSystem: FileSystem, canonicalPath: @escaping (String) -> String = { $0 }) {
+    public init(fileSystem: FileSystem, canonicalPath: @escaping (String) -> String = { $0 }, currentDirectory: String = "/") {
         fs = fileSystem
         resolver = ModuleResolver(fileSystem: fileSystem)
         canonical = canonicalPath
+        self.currentDirectory = currentDirectory
     }
 
     /// `extra` files (from --include) are added and followed like the entry.
@@ -48,23 +53,26 @@ public struct AppCollector {
             for file in fs.filesBelow(scope.directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(file, scan: false) }
             state.add(scope.directory + "/package.json", scan: false)
         }
+        includeOwnDependencies(entry: entry, &state)
+        let appFolder = appFolder(entry: entry)
         while let file = state.queue.popLast() {
             includePackage(containing: file, &state)
             guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
             let esmFile = isESM(file)
-            let (references, importsDynamically) = DependencyScanner.analyze(source)
+            let analysis = DependencyScanner.analyze(source)
             if !esmFile {
                 state.reachedCommonJS.insert(file)
-                if importsDynamically { state.dynamicImporters.insert(file) }
+                if analysis.importsDynamically { state.dynamicImporters.insert(file) }
             }
-            for reference in references {
+            for read in analysis.assetReads { includeAsset(read, readBy: file, appFolder: appFolder, &state) }
+            for reference in analysis.references {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
                 case .builtin: break
                 case .file(let path): state.add(path, scan: true)
                 case .notFound:
-                    state.diagnostics.append(Diagnostic(
-                        file: file, line: reference.line, message: "cannot resolve '\(reference.specifier)'; it will fail at run time if reached"))
+                    state.diagnostics.append(Diagnostic(file: file, line: reference.line,
+                                                        message: unresolvedMessage(reference.specifier, from: file, esm: esm)))
                 }
             }
         }
@@ -98,10 +106,39 @@ public struct AppCollector {
         guard let directory = Self.packageDirectory(of: file), state.packages.insert(directory).inserted else { return }
         for path in fs.filesBelow(directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(path, scan: false) }
         checkPackageJSON(in: directory, &state)
-        guard let json = resolver.packageJSON(directory) else { return }
-        for field in ["dependencies", "optionalDependencies", "peerDependencies"] {
+        includeDependencies(declaredIn: directory, fields: ["dependencies", "optionalDependencies", "peerDependencies"], &state)
+    }
+
+    /// The packages the app's own package.json depends on, whether or not code names
+    /// them literally (`require(name)`): npm installs them all for the app to run, so
+    /// they ship like used packages. Never `devDependencies`.
+    private func includeOwnDependencies(entry: String, _ state: inout State) {
+        guard !entry.contains("/node_modules/"), let scope = resolver.packageScope(of: Path.dirname(entry)) else { return }
+        let missing = includeDependencies(declaredIn: scope.directory, fields: ["dependencies", "optionalDependencies"], &state)
+        let packageJSON = Path.join(scope.directory, "package.json")
+        let lines = ((try? fs.contents(of: packageJSON)).map { String(decoding: $0, as: UTF8.self) } ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        // An optional dependency may be missing (npm skips one that fails to install).
+        for name in missing where (scope.json["dependencies"] as? [String: Any])?[name] != nil {
+            let section = lines.firstIndex { $0.contains("\"dependencies\"") } ?? 0
+            let line = (lines[section...].firstIndex { $0.contains("\"\(name)\"") } ?? 0) + 1
+            state.diagnostics.append(Diagnostic(file: packageJSON, line: line, message:
+                "dependency '\(name)' is not installed, so it is not bundled (run npm install first)"))
+        }
+    }
+
+    /// Each installed package that `fields` of the package.json in `directory` name: its
+    /// main file is followed, which includes the package whole (`includePackage`).
+    /// Returns the names that are not installed.
+    @discardableResult
+    private func includeDependencies(declaredIn directory: String, fields: [String], _ state: inout State) -> [String] {
+        guard let json = resolver.packageJSON(directory) else { return [] }
+        var missing: [String] = []
+        for field in fields {
             for name in ((json[field] as? [String: Any]) ?? [:]).keys.sorted() {
-                guard let dependency = resolver.packageDirectory(named: name, from: directory) else { continue }
+                guard let dependency = resolver.packageDirectory(named: name, from: directory) else {
+                    missing.append(name)
+                    continue
+                }
                 if case .file(let main) = resolver.resolve(name, from: directory, esm: false) {
                     state.add(main, scan: true)
                 } else if case .file(let main) = resolver.resolve(name, from: directory, esm: true) {
@@ -111,6 +148,78 @@ public struct AppCollector {
                 }
             }
         }
+        return missing
+    }
+
+    /// node resolves from a module's real path; a package reached through a symbolic
+    /// link (pnpm's `node_modules/foo` → `.pnpm/foo@1/node_modules/foo`) finds its
+    /// dependencies beside its real directory. The bundle has no links at run time, so
+    /// such a require fails there: say why, and what layout works.
+    private func unresolvedMessage(_ specifier: String, from file: String, esm: Bool) -> String {
+        let directory = Path.dirname(file)
+        if let real = fs.realPath(of: directory), real != directory,
+           case .file = resolver.resolve(specifier, from: real, esm: esm) {
+            return "'\(specifier)' resolves only from this package's real path \(displayed(real)) (a symlinked node_modules, as pnpm makes), " +
+                "which bundles do not follow yet; it will fail at run time. Install a flat node_modules (pnpm: --node-linker=hoisted)"
+        }
+        return "cannot resolve '\(specifier)'; it will fail at run time if reached"
+    }
+
+    /// Where directories the app reads may lie to be bundled whole: its package
+    /// directory, else the entry's directory (never a walk of a whole disk or home).
+    private func appFolder(entry: String) -> String {
+        if !entry.contains("/node_modules/"), let scope = resolver.packageScope(of: Path.dirname(entry)) { return scope.directory }
+        return Path.dirname(entry)
+    }
+
+    /// A file or directory the code reads at a path built from its own location: bundled
+    /// when the path is known and there; otherwise a warning naming the `--include` to
+    /// add. Packages' own reads are not warned about: packages ship whole.
+    private func includeAsset(_ read: DependencyScanner.AssetRead, readBy file: String, appFolder: String, _ state: inout State) {
+        let target = Path.join(Path.dirname(file), read.path)
+        // An absolute path (`path.resolve(__dirname, '/etc/x')`) is read from the machine.
+        guard !read.path.hasPrefix("/") else { return }
+        let ownFile = !file.contains("/node_modules/")
+        func warn(_ message: String) {
+            if ownFile { state.diagnostics.append(Diagnostic(file: file, line: read.line, message: message)) }
+        }
+        guard read.isComplete else {
+            warn("reads a path built at run time; if it names files of the app, add them with --include \(includeGlob(target, directory: true))")
+            return
+        }
+        switch fs.kind(of: target) {
+        case .file: state.add(target, scan: false)
+        case .directory where Path.isInside(target, Self.packageDirectory(of: file) ?? appFolder):
+            let found = fs.filesBelow(target, canonical: canonical, special: { state.skipSpecial($0) })
+            guard found.count <= Self.directoryReadLimit || !ownFile else {
+                warn("reads the directory \(displayed(target)), which holds \(found.count) files: too many to be sure they are the app's, " +
+                     "so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
+                return
+            }
+            for path in found { state.add(path, scan: false) }
+        case .directory:
+            warn("reads the directory \(displayed(target)), outside the app's folder, so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
+        case .special: state.skipSpecial(target)
+        case nil where read.checksExistence: break  // false, or ENOENT, as under node here
+        case nil:
+            warn("reads \(displayed(target)), which does not exist; it will be missing at run time unless added with --include \(includeGlob(target, directory: false))")
+        }
+    }
+
+    /// Above this many files, a directory the app lists is more likely a home or
+    /// download folder around an entry without package.json than the app's assets.
+    static let directoryReadLimit = 1000
+
+    /// `path` as the user typed paths: relative to the current directory when inside it.
+    private func displayed(_ path: String) -> String {
+        path != currentDirectory && Path.isInside(path, currentDirectory) ? Path.relative(path, to: currentDirectory) : path
+    }
+
+    /// The `--include` argument, shell-quoted, that bundles `path` (a directory: all below it).
+    private func includeGlob(_ path: String, directory: Bool) -> String {
+        let relative = displayed(path)
+        let glob = path == currentDirectory ? "**" : directory ? (relative.hasSuffix("/") ? relative : relative + "/") + "**" : relative
+        return "'" + glob.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private func checkPackageJSON(in directory: String, _ state: inout State) {

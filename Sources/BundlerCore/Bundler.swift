@@ -117,7 +117,7 @@ public struct Bundler {
         try checkOutput(output, force: request.force)
 
         let base = FileManager.default.currentDirectoryPath
-        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical)
+        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: base)
         var app = try collector.collect(entry: entry, including: try matchingFiles(includes, under: base))
         app.files.removeAll { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: base)) } }
         // An output inside the app's folder is either a previous build (left out) or

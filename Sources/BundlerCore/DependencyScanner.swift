@@ -1,6 +1,7 @@
 /// Finds the module specifiers a JavaScript file names literally: `require('x')`,
 /// `require.resolve('x')`, `import … from 'x'`, `import 'x'`, `export … from 'x'` and
-/// `import('x')`. A tokenizer light enough for megabytes of code: it skips comments,
+/// `import('x')`; and the paths it reads through fs relative to its own location
+/// (`AssetRead`). A tokenizer light enough for megabytes of code: it skips comments,
 /// strings, template literals and regular expressions so their text is never mistaken
 /// for code, and it does not build a syntax tree.
 public struct DependencyScanner {
@@ -12,12 +13,44 @@ public struct DependencyScanner {
         public var line: Int
     }
 
+    /// The path argument of an fs call built from the file's own location, the shapes
+    /// pkg finds: `path.join(__dirname, 'lit', …)`, `path.resolve(__dirname, …)`,
+    /// `__dirname + '/lit'`, `` `${__dirname}/lit` `` and `new URL('./lit', import.meta.url)`.
+    public struct AssetRead: Equatable, Sendable {
+        /// Relative to the file's directory (or absolute, from `path.resolve`). When
+        /// `isComplete`, the file or directory read; otherwise part of the path is computed
+        /// at run time and this is the directory below which it lies.
+        public var path: String
+        public var isComplete: Bool
+        /// `existsSync`, `access`, `stat`…: the code may expect the path to be missing.
+        public var checksExistence: Bool
+        public var line: Int
+    }
+
+    public struct Analysis: Sendable {
+        public var references: [Reference]
+        /// Whether the file may call `import()`: an `import(` in its code (whatever the
+        /// argument), or in a string or template text of a file that uses `eval` or
+        /// `Function` (the `new Function('s', 'return import(s)')` idiom). Such files get
+        /// no V8 code cache (`CodeCache`).
+        public var importsDynamically: Bool
+        public var assetReads: [AssetRead]
+    }
+
+    /// fs functions whose first argument is a path the code reads, lists or checks.
+    private static let fsReads: Set<String> = fsChecks.union([
+        "readFileSync", "readFile", "createReadStream", "readdirSync", "readdir", "openSync", "open", "opendirSync",
+        "opendir", "realpathSync", "realpath", "copyFileSync", "copyFile", "cpSync", "cp", "openAsBlob",
+    ])
+    private static let fsChecks: Set<String> = ["existsSync", "exists", "statSync", "stat", "lstatSync", "lstat", "accessSync", "access"]
+
     private let source: [UInt8]
     private var index = 0
     private var line = 1
     /// Whether a '/' here would start a regular expression rather than divide.
     private var regexAllowed = true
     private var references: [Reference] = []
+    private var assetReads: [AssetRead] = []
     /// `import(` in code, in a string or in template text, and `eval`/`Function` in code.
     private var importInCode = false, importInText = false, evaluatesCode = false
     /// Open `${` expressions of template literals, each with its count of unclosed '{',
@@ -28,14 +61,12 @@ public struct DependencyScanner {
         analyze(source).references
     }
 
-    /// The references, and whether the file may call `import()`: an `import(` in its
-    /// code (whatever the argument), or in a string or template text of a file that
-    /// uses `eval` or `Function` (the `new Function('s', 'return import(s)')` idiom).
-    /// Such files get no V8 code cache (`CodeCache`).
-    public static func analyze(_ source: [UInt8]) -> (references: [Reference], importsDynamically: Bool) {
+    public static func analyze(_ source: [UInt8]) -> Analysis {
         var scanner = DependencyScanner(source: source)
         scanner.run()
-        return (scanner.references, scanner.importInCode || (scanner.importInText && scanner.evaluatesCode))
+        return Analysis(references: scanner.references,
+                        importsDynamically: scanner.importInCode || (scanner.importInText && scanner.evaluatesCode),
+                        assetReads: scanner.assetReads)
     }
 
     private static let importCall = Array("import(".utf8), spacedImportCall = Array("import (".utf8)
@@ -104,6 +135,9 @@ public struct DependencyScanner {
                 let word = readIdentifier()
                 let afterDot = start > 0 && previousSignificant(before: start) == UInt8(ascii: ".")
                 if !afterDot { handle(word) }
+                if Self.fsReads.contains(word), nextSignificant() == UInt8(ascii: "(") {
+                    assetRead(line: line, checksExistence: Self.fsChecks.contains(word))
+                }
                 // `eval` however used (`(0, eval)(code)`), `Function(` and `new Function(`
                 // (also as globalThis.Function): code from text.
                 if word == "eval" || (word == "Function" && nextSignificant() == UInt8(ascii: "(")) { evaluatesCode = true }
@@ -178,17 +212,170 @@ public struct DependencyScanner {
         }
     }
 
-    /// `( 'literal' )` starting at '(' → the literal; anything else → nil.
+    /// `( 'literal' )` or `( 'literal', …` starting at '(' → the literal (node ignores
+    /// further arguments, which are scanned as code after it); anything else → nil.
     private mutating func literalArgument() -> String? {
         index += 1
         skipTrivia()
-        guard let quote = peek(), quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "`") else { return nil }
-        let text = readString()
-        if quote == UInt8(ascii: "`"), text.contains("${") { return nil }
+        guard let text = literal() else { return nil }
         skipTrivia()
+        if peek() == UInt8(ascii: ",") { return text }
         guard peek() == UInt8(ascii: ")") else { return nil }
         index += 1
         return text
+    }
+
+    /// A string literal, or a template literal without `${`, at the current position.
+    private mutating func literal() -> String? {
+        guard let quote = peek(), quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "`") else { return nil }
+        let text = readString()
+        return quote == UInt8(ascii: "`") && text.contains("${") ? nil : text
+    }
+
+    /// After the name of an fs call: records its first argument when it is a path built
+    /// from the file's location. Only looks ahead; the main loop scans the call as usual.
+    private mutating func assetRead(line callLine: Int, checksExistence: Bool) {
+        let save = (index, line)
+        defer { (index, line) = save }
+        skipTrivia()
+        index += 1  // '('
+        skipTrivia()
+        guard var read = anchoredPath() else { return }
+        skipTrivia()
+        if read.isComplete, peek() != UInt8(ascii: ","), peek() != UInt8(ascii: ")") {
+            read = (Self.directoryPart(read.path), false)  // `path.join(__dirname, 'a').replace(…)`
+        }
+        assetReads.append(AssetRead(path: read.path, isComplete: read.isComplete, checksExistence: checksExistence, line: callLine))
+    }
+
+    /// One of the path shapes of `AssetRead` at the current position, else nil.
+    private mutating func anchoredPath() -> (path: String, isComplete: Bool)? {
+        guard let first = peek() else { return nil }
+        if first == UInt8(ascii: "`") { return templatePath() }
+        guard isIdentifierByte(first) else { return nil }
+        switch readIdentifier() {
+        case "__dirname": return concatenatedPath()
+        case "path":
+            skipTrivia()
+            guard peek() == UInt8(ascii: ".") else { return nil }
+            index += 1
+            skipTrivia()
+            let method = readIdentifier()
+            return method == "join" || method == "resolve" ? joinedPath(resolves: method == "resolve") : nil
+        case "join": return joinedPath(resolves: false)
+        case "resolve": return joinedPath(resolves: true)
+        case "new": return urlPath()
+        default: return nil
+        }
+    }
+
+    /// `__dirname` (already read) `+ '/lit' + …`.
+    private mutating func concatenatedPath() -> (path: String, isComplete: Bool)? {
+        var text = ""
+        while true {
+            skipTrivia()
+            guard peek() == UInt8(ascii: "+"), peek(1) != UInt8(ascii: "+"), peek(1) != UInt8(ascii: "=") else { break }
+            index += 1
+            skipTrivia()
+            guard let part = literal() else { return Self.suffixPath(text, isComplete: false) }
+            text += part
+        }
+        return Self.suffixPath(text, isComplete: true)
+    }
+
+    /// `` `${__dirname}/lit` `` at its opening '`'.
+    private mutating func templatePath() -> (path: String, isComplete: Bool)? {
+        index += 1
+        guard peek() == UInt8(ascii: "$"), peek(1) == UInt8(ascii: "{") else { return nil }
+        index += 2
+        skipTrivia()
+        guard readIdentifier() == "__dirname" else { return nil }
+        skipTrivia()
+        guard peek() == UInt8(ascii: "}") else { return nil }
+        index += 1
+        var text: [UInt8] = []
+        while let byte = peek() {
+            index += 1
+            switch byte {
+            case UInt8(ascii: "`"): return Self.suffixPath(String(decoding: text, as: UTF8.self), isComplete: true)
+            case UInt8(ascii: "$") where peek() == UInt8(ascii: "{"): return Self.suffixPath(String(decoding: text, as: UTF8.self), isComplete: false)
+            case UInt8(ascii: "\\"):
+                if let next = peek() { text.append(next); index += 1 }
+            default: text.append(byte)
+            }
+        }
+        return nil
+    }
+
+    /// `(__dirname, 'a', 'b')` after `path.join` or `path.resolve`.
+    private mutating func joinedPath(resolves: Bool) -> (path: String, isComplete: Bool)? {
+        skipTrivia()
+        guard peek() == UInt8(ascii: "(") else { return nil }
+        index += 1
+        skipTrivia()
+        guard let first = peek(), isIdentifierByte(first), readIdentifier() == "__dirname" else { return nil }
+        var parts: [String] = []
+        func joined() -> String {
+            // path.resolve starts again at an absolute part; path.join keeps appending.
+            let start = resolves ? (parts.lastIndex { $0.hasPrefix("/") } ?? 0) : 0
+            let path = parts[start...].filter { !$0.isEmpty }.joined(separator: "/")
+            return path.isEmpty ? "." : resolves || !path.hasPrefix("/") ? path : "." + path
+        }
+        while true {
+            skipTrivia()
+            if peek() == UInt8(ascii: ")") { index += 1; return (joined(), true) }
+            guard peek() == UInt8(ascii: ",") else { return (joined(), false) }
+            index += 1
+            skipTrivia()
+            if peek() == UInt8(ascii: ")") { index += 1; return (joined(), true) }
+            guard let part = literal() else { return (joined(), false) }
+            skipTrivia()
+            guard peek() == UInt8(ascii: ",") || peek() == UInt8(ascii: ")") else {
+                parts.append(Self.directoryPart(part))  // `'views/' + name`
+                return (joined(), false)
+            }
+            parts.append(part)
+        }
+    }
+
+    /// `URL('./lit', import.meta.url)` after `new`.
+    private mutating func urlPath() -> (path: String, isComplete: Bool)? {
+        skipTrivia()
+        guard readIdentifier() == "URL" else { return nil }
+        skipTrivia()
+        guard peek() == UInt8(ascii: "(") else { return nil }
+        index += 1
+        skipTrivia()
+        guard let text = literal(), !text.isEmpty, !text.contains(":"), !text.contains("%"), !text.contains("?"), !text.contains("#") else { return nil }
+        skipTrivia()
+        guard peek() == UInt8(ascii: ",") else { return nil }
+        index += 1
+        for (position, word) in ["import", "meta", "url"].enumerated() {
+            skipTrivia()
+            if position > 0 {
+                guard peek() == UInt8(ascii: ".") else { return nil }
+                index += 1
+                skipTrivia()
+            }
+            guard readIdentifier() == word else { return nil }
+        }
+        skipTrivia()
+        guard peek() == UInt8(ascii: ")") else { return nil }
+        index += 1
+        return (text, true)
+    }
+
+    /// A path written as text appended to `__dirname`: only one that starts a new part
+    /// ('/lit') names something inside the directory.
+    private static func suffixPath(_ text: String, isComplete: Bool) -> (path: String, isComplete: Bool)? {
+        guard text.isEmpty || text.hasPrefix("/") else { return nil }
+        return ("." + (isComplete ? text : directoryPart(text)), isComplete)
+    }
+
+    /// The directory part of an incomplete path: 'views/page-' → 'views/'.
+    private static func directoryPart(_ text: String) -> String {
+        guard let slash = text.lastIndex(of: "/") else { return "" }
+        return String(text[...slash])
     }
 
     private mutating func readString() -> String {

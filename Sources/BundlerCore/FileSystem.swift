@@ -13,6 +13,9 @@ public protocol FileSystem: Sendable {
     func size(of path: String) -> Int?
     /// Names in a directory, sorted, so every walk is deterministic.
     func children(of path: String) throws -> [String]
+    /// The path with every symbolic link resolved, as node sees a module (nil if it
+    /// cannot be found).
+    func realPath(of path: String) -> String?
     /// Whether the file has an executable bit (the only permission the archive keeps).
     func isExecutable(_ path: String) -> Bool
 }
@@ -76,24 +79,34 @@ public struct LocalFileSystem: FileSystem {
         var info = stat()
         return stat(path, &info) == 0 && info.st_mode & 0o111 != 0
     }
+
+    public func realPath(of path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
 }
 
-/// Files in memory, keyed by absolute path; directories are implied.
+/// Files in memory, keyed by absolute path; directories are implied. `links` are
+/// symbolic links (absolute path → target, relative to the link's directory or absolute),
+/// followed as the kernel does.
 public struct InMemoryFileSystem: FileSystem {
     public var files: [String: [UInt8]]
+    public var links: [String: String]
 
-    public init(_ files: [String: String]) {
+    public init(_ files: [String: String], links: [String: String] = [:]) {
         self.files = files.mapValues { Array($0.utf8) }
+        self.links = links
     }
 
     public func kind(of path: String) -> FileKind? {
+        guard let path = realPath(of: path) else { return nil }
         if files[path] != nil { return .file }
-        let prefix = path.hasSuffix("/") ? path : path + "/"
-        return files.keys.contains { $0.hasPrefix(prefix) } ? .directory : nil
+        return path == "/" || files.keys.contains { $0.hasPrefix(path + "/") } ? .directory : nil
     }
 
     public func contents(of path: String) throws -> [UInt8] {
-        guard let data = files[path] else { throw BundleError.unreadable(path, "no such file") }
+        guard let data = realPath(of: path).flatMap({ files[$0] }) else { throw BundleError.unreadable(path, "no such file") }
         return data
     }
 
@@ -101,13 +114,32 @@ public struct InMemoryFileSystem: FileSystem {
         try contents(of: path).forEachPiece(of: pieceSize, body)
     }
 
-    public func size(of path: String) -> Int? { files[path]?.count }
+    public func size(of path: String) -> Int? { realPath(of: path).flatMap { files[$0]?.count } }
 
     public func children(of path: String) throws -> [String] {
-        let prefix = path.hasSuffix("/") ? path : path + "/"
-        return Set(files.keys.filter { $0.hasPrefix(prefix) }.compactMap {
+        guard let real = realPath(of: path) else { return [] }
+        let prefix = real.hasSuffix("/") ? real : real + "/"
+        let names = (Array(files.keys) + Array(links.keys)).filter { $0.hasPrefix(prefix) }.compactMap {
             $0.dropFirst(prefix.count).split(separator: "/").first.map(String.init)
-        }).sorted()
+        }
+        return Set(names).sorted()
+    }
+
+    /// Resolves links part by part; nil for a loop (after 40 links, as Linux gives ELOOP).
+    public func realPath(of path: String) -> String? {
+        var resolved = "/"
+        var pending = Path.normalize(path).split(separator: "/").map(String.init)
+        var followed = 0
+        while !pending.isEmpty {
+            let candidate = Path.join(resolved, pending.removeFirst())
+            guard let target = links[candidate] else { resolved = candidate; continue }
+            followed += 1
+            guard followed <= 40 else { return nil }
+            let absolute = Path.join(resolved, target)
+            pending = absolute.split(separator: "/").map(String.init) + pending
+            resolved = "/"
+        }
+        return files[resolved] != nil || resolved == "/" || files.keys.contains(where: { $0.hasPrefix(resolved + "/") }) ? resolved : nil
     }
 }
 

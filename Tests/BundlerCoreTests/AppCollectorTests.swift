@@ -48,4 +48,108 @@ import Testing
         #expect(AppCollector.packageDirectory(of: "/a/node_modules/x/node_modules/z/i.js") == "/a/node_modules/x/node_modules/z")
         #expect(AppCollector.packageDirectory(of: "/a/src/y.js") == nil)
     }
+
+    /// npm installs every dependency the app declares; code may name them only at run
+    /// time (`require(name)`), so they ship whole. devDependencies never do.
+    @Test func theAppsOwnDependenciesAreIncludedWhole() throws {
+        let fs = InMemoryFileSystem([
+            "/a/app.js": "const n = 'delta'; require(n)\n",
+            "/a/package.json": #"{ "dependencies": { "delta": "1" }, "optionalDependencies": { "opt": "1", "absent": "1" }, "devDependencies": { "dev": "1" } }"#,
+            "/a/node_modules/delta/package.json": #"{ "main": "lib/delta.js", "dependencies": { "epsilon": "1" } }"#,
+            "/a/node_modules/delta/lib/delta.js": "",
+            "/a/node_modules/delta/data/table.txt": "",
+            "/a/node_modules/epsilon/index.js": "",
+            "/a/node_modules/opt/index.js": "",
+            "/a/node_modules/dev/index.js": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == [
+            "/a/app.js", "/a/node_modules/delta/data/table.txt", "/a/node_modules/delta/lib/delta.js",
+            "/a/node_modules/delta/package.json", "/a/node_modules/epsilon/index.js", "/a/node_modules/opt/index.js",
+            "/a/package.json",
+        ])
+        #expect(app.diagnostics == [])
+    }
+
+    @Test func aDependencyThatIsNotInstalledIsAWarningOnItsLine() throws {
+        let fs = InMemoryFileSystem([
+            "/b/app.js": "",
+            "/b/package.json": "{\n  \"name\": \"gamma\",\n  \"dependencies\": {\n    \"gamma\": \"1\"\n  },\n  \"optionalDependencies\": { \"opt\": \"1\" }\n}\n",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/b/app.js")
+        #expect(app.diagnostics == [Diagnostic(file: "/b/package.json", line: 4, message:
+            "dependency 'gamma' is not installed, so it is not bundled (run npm install first)")])
+    }
+
+    @Test func filesTheAppReadsBesideItselfAreIncluded() throws {
+        let fs = InMemoryFileSystem([
+            "/w/app.js": """
+                const fs = require('fs'), path = require('path');
+                fs.readFileSync(__dirname + '/lib/r.bin');
+                fs.readdirSync(path.join(__dirname, 'views'));
+                fs.readFileSync(path.join(__dirname, 'missing.txt'));
+                fs.readFileSync(path.join(__dirname, 'templates', name));
+                fs.readdirSync(path.join(__dirname, '..'));
+                if (fs.existsSync(path.join(__dirname, 'local.json'))) console.log('optional file');
+                """,
+            "/w/lib/r.bin": "r", "/w/views/a.html": "a", "/w/views/deep/b.html": "b", "/w/templates/t.txt": "t",
+            "/w/unrelated.txt": "u", "/outside.txt": "o",
+        ])
+        let app = try AppCollector(fileSystem: fs, currentDirectory: "/w").collect(entry: "/w/app.js")
+        #expect(app.files == ["/w/app.js", "/w/lib/r.bin", "/w/views/a.html", "/w/views/deep/b.html"])
+        #expect(app.diagnostics == [
+            Diagnostic(file: "/w/app.js", line: 4, message: "reads missing.txt, which does not exist; it will be missing at run time unless added with --include 'missing.txt'"),
+            Diagnostic(file: "/w/app.js", line: 5, message: "reads a path built at run time; if it names files of the app, add them with --include 'templates/**'"),
+            Diagnostic(file: "/w/app.js", line: 6, message: "reads the directory /, outside the app's folder, so it is not bundled; add it with --include '/**'"),
+        ])
+    }
+
+    @Test func aDirectoryWithTooManyFilesIsNotBundledUnasked() throws {
+        var files = ["/home/u/app.js": "fs.readdirSync(__dirname)"]
+        for n in 0..<AppCollector.directoryReadLimit { files["/home/u/Downloads/f\(n)"] = "" }
+        let app = try AppCollector(fileSystem: InMemoryFileSystem(files), currentDirectory: "/home/u").collect(entry: "/home/u/app.js")
+        #expect(app.files == ["/home/u/app.js"])
+        #expect(app.diagnostics.map(\.message) == ["reads the directory /home/u, which holds 1001 files: too many to be sure they are the app's, " +
+                                                 "so it is not bundled; add it with --include '**'"])
+    }
+
+    /// Packages ship whole, so their computed reads are no news; a user could not act on them.
+    @Test func packagesComputedReadsAreNotWarnedAbout() throws {
+        let fs = InMemoryFileSystem([
+            "/v/app.js": "require('pkg')",
+            "/v/node_modules/pkg/index.js": "fs.readFileSync(path.join(__dirname, 'locales', lang)); fs.readFileSync(__dirname + '/gone')",
+            "/v/node_modules/pkg/locales/en.json": "{}",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/v/app.js")
+        #expect(app.diagnostics == [])
+        #expect(app.files.contains("/v/node_modules/pkg/locales/en.json"))
+    }
+
+    /// In a pnpm layout a package's dependencies lie beside its real directory, not
+    /// below the link the app reaches it through.
+    @Test func aDependencyFoundOnlyFromARealPathIsNamedAsSuch() throws {
+        let fs = InMemoryFileSystem([
+            "/r/app.js": "require('foo')",
+            "/r/node_modules/.pnpm/foo@1.0.0/node_modules/foo/index.js": "require('bar')",
+            "/r/node_modules/.pnpm/bar@2.0.0/node_modules/bar/index.js": "",
+        ], links: [
+            "/r/node_modules/foo": ".pnpm/foo@1.0.0/node_modules/foo",
+            "/r/node_modules/.pnpm/foo@1.0.0/node_modules/bar": "../../bar@2.0.0/node_modules/bar",
+        ])
+        let app = try AppCollector(fileSystem: fs, currentDirectory: "/r").collect(entry: "/r/app.js")
+        #expect(app.files == ["/r/app.js", "/r/node_modules/foo/index.js"])
+        #expect(app.diagnostics == [Diagnostic(file: "/r/node_modules/foo/index.js", line: 1, message:
+            "'bar' resolves only from this package's real path node_modules/.pnpm/foo@1.0.0/node_modules/foo (a symlinked node_modules, " +
+            "as pnpm makes), which bundles do not follow yet; it will fail at run time. Install a flat node_modules (pnpm: --node-linker=hoisted)")])
+    }
+
+    @Test func inMemoryLinksResolveAsTheKernelDoes() throws {
+        let fs = InMemoryFileSystem(["/x/real/a.txt": "a"], links: ["/x/link": "real", "/x/abs": "/x/link", "/loop": "/loop"])
+        #expect(fs.realPath(of: "/x/abs/a.txt") == "/x/real/a.txt")
+        #expect(fs.kind(of: "/x/link") == .directory)
+        #expect(try fs.children(of: "/x") == ["abs", "link", "real"])
+        #expect(try fs.contents(of: "/x/link/a.txt") == Array("a".utf8))
+        #expect(fs.realPath(of: "/loop") == nil)
+        #expect(fs.realPath(of: "/x/none") == nil)
+    }
 }

@@ -74,6 +74,7 @@ final class ChangingFileSystem: FileSystem, @unchecked Sendable {
     func contents(of path: String) throws -> [UInt8] { next() }
     func children(of path: String) throws -> [String] { [] }
     func size(of path: String) -> Int? { versions.first?.count }
+    func realPath(of path: String) -> String? { path == self.path ? path : nil }
 
     func read(_ path: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try next().forEachPiece(of: pieceSize, body)
