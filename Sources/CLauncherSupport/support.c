@@ -365,6 +365,46 @@ void *dlopen(const char *path, int flags) {
     return real_dlopen(real ? real : path, flags);
 }
 
+// MARK: - Variables hidden while node starts
+//
+// node 18's InitializeOncePerProcess has OpenSSL load the file OPENSSL_CONF names, and
+// that file can load any shared object (an engine's dynamic_path, a provider's module),
+// from the directories OPENSSL_ENGINES and OPENSSL_MODULES name: code from the
+// environment running inside a shipped app, as NODE_OPTIONS would. So these are taken
+// out of the environment before libnode is loaded and put back when node runs its main
+// environment (LoadEnvironment below), after OpenSSL's configuration was read: the app's
+// process.env and its child processes see the environment they were given (a child
+// that is another program may want the user's OpenSSL configuration; one that is this
+// app again hides them itself). Only the main thread runs then; node's platform threads
+// do not read the environment. Not hidden: SSL_CERT_FILE and SSL_CERT_DIR (they choose
+// trust anchors, not code, as NODE_EXTRA_CA_CERTS does).
+
+static const char *const startup_hidden_names[] = {"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES"};
+enum { startup_hidden_capacity = sizeof startup_hidden_names / sizeof startup_hidden_names[0] };
+static char *startup_hidden_values[startup_hidden_capacity];
+static int startup_environment_hidden;
+
+int launcher_hide_startup_environment(void) {
+    for (int i = 0; i < startup_hidden_capacity; i++) {
+        const char *value = getenv(startup_hidden_names[i]);
+        if (value == NULL) continue;
+        startup_hidden_values[i] = strdup(value);
+        if (startup_hidden_values[i] == NULL || unsetenv(startup_hidden_names[i]) != 0) return -1;
+    }
+    __atomic_store_n(&startup_environment_hidden, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void restore_startup_environment(void) {
+    if (!__atomic_exchange_n(&startup_environment_hidden, 0, __ATOMIC_ACQ_REL)) return;
+    for (int i = 0; i < startup_hidden_capacity; i++) {
+        if (startup_hidden_values[i] == NULL) continue;
+        setenv(startup_hidden_names[i], startup_hidden_values[i], 1);
+        free(startup_hidden_values[i]);
+        startup_hidden_values[i] = NULL;
+    }
+}
+
 // MARK: - Startup snapshot
 
 #define LOAD_ENVIRONMENT_SYMBOL                                                                      \
@@ -394,6 +434,7 @@ void launcher_override_load_environment(bundle_load_environment_fn override) {
 void *launcher_load_environment(void *environment, void *callback) __asm__(LOAD_ENVIRONMENT_SYMBOL);
 
 void *launcher_load_environment(void *environment, void *callback) {
+    restore_startup_environment();
     bundle_load_environment_fn override = __atomic_exchange_n(&load_environment_override, NULL, __ATOMIC_ACQ_REL);
     if (override != NULL) return override(environment, callback);
     static void *next;

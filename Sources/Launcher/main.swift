@@ -28,6 +28,10 @@ func launch() throws(LauncherError) -> Int32 {
         throw .damaged("app section has no bootstrap")
     }
     let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
+    // Like NODE_OPTIONS: the environment's OpenSSL configuration could load code.
+    if !launch.allowNodeOptions, launcher_hide_startup_environment() != 0 {
+        throw .runtime("cannot prepare the environment: out of memory")
+    }
     BaseLibraries.prepare(image)
     let runtime = try RuntimeCache(image: image).loadEmbedEntry()
     try NativeAddons.register(app)

@@ -61,6 +61,13 @@ int launcher_real_open(const char *path, int flags);
 int launcher_native_library(const char *name, const char *real_path, const void *data, size_t length);
 int launcher_native_addon(const char *virtual_path, const char *real_path, const void *data, size_t length);
 
+/// Takes OPENSSL_CONF, OPENSSL_ENGINES and OPENSSL_MODULES out of the environment
+/// until node runs its main environment (the launcher's node::LoadEnvironment puts them
+/// back), so OpenSSL's configuration at node's start loads no code the environment
+/// names ("Variables hidden while node starts" in support.c). Call before libnode is
+/// loaded. Returns 0, or -1 when out of memory.
+int launcher_hide_startup_environment(void);
+
 /// Startup snapshot (see "Startup snapshot" in embed.cc). The launcher exports
 /// node::LoadEnvironment under its C++ name; the next call after an override is
 /// installed goes to `override` instead, every other call to libnode's. Passed to the
