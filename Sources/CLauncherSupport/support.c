@@ -38,6 +38,18 @@ __attribute__((constructor)) static void launcher_capture_arguments(int argc, ch
     saved_argv = argv;
 }
 
+// node opens /dev/null onto a closed stdin, stdout or stderr when it starts (PlatformInit),
+// but the launcher makes files before that: a memory file for libnode must not become a
+// daemon's stderr, growing in RAM with every line it writes. So do what node does, before
+// anything else opens a file. Without /dev/null node aborts there, as it does unbundled.
+__attribute__((constructor)) static void launcher_fill_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        // The lowest free descriptor, so `fd`: the ones below it are open by now.
+        if (open("/dev/null", O_RDWR) < 0) return;
+    }
+}
+
 int launcher_argc(void) { return saved_argc; }
 char **launcher_argv(void) { return saved_argv; }
 
