@@ -9,7 +9,8 @@ import PayloadFormat
 /// The section is extracted once into a per-user cache directory named by its digest
 /// (`CacheDirectory`). Builtins are not written to their absolute paths: the launcher's
 /// `open` interposer (CLauncherSupport) serves them from the cache. When no cache
-/// directory is usable (read-only file system, no HOME, a noexec mount) the libraries
+/// directory is usable (read-only file system, no HOME, a noexec mount, a setuid or
+/// setcap start: `CacheDirectory.candidateBases`) the libraries
 /// are loaded from memory files (memfd) and the builtins served from memory.
 /// `BUNDLE_RUNTIME_CACHE=off` in the environment forces that fallback (for tests and
 /// for machines where writing a cache is unwanted).
