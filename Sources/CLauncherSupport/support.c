@@ -82,6 +82,7 @@ enum { served_capacity = 64 };
 typedef struct served_file {
     char *virtual_path;
     char *real_path;   // NULL: served from `data`
+    int follow_links;  // a system file: its links are the system's own
     const void *data;
     size_t length;
 } served_file;
@@ -89,7 +90,7 @@ typedef struct served_file {
 static served_file served[served_capacity];
 static int served_count;  // published with release order once an entry is complete
 
-static int add_served(const char *virtual_path, const char *real_path, const void *data, size_t length) {
+static int add_served(const char *virtual_path, const char *real_path, int follow_links, const void *data, size_t length) {
     int count = __atomic_load_n(&served_count, __ATOMIC_ACQUIRE);
     if (count >= served_capacity || virtual_path == NULL || virtual_path[0] != '/') return -1;
     served_file *file = &served[count];
@@ -100,6 +101,7 @@ static int add_served(const char *virtual_path, const char *real_path, const voi
         free(file->real_path);
         return -1;
     }
+    file->follow_links = follow_links;
     file->data = data;
     file->length = length;
     __atomic_store_n(&served_count, count + 1, __ATOMIC_RELEASE);
@@ -107,11 +109,15 @@ static int add_served(const char *virtual_path, const char *real_path, const voi
 }
 
 int launcher_serve_file(const char *virtual_path, const char *real_path) {
-    return real_path ? add_served(virtual_path, real_path, NULL, 0) : -1;
+    return real_path ? add_served(virtual_path, real_path, 0, NULL, 0) : -1;
+}
+
+int launcher_serve_system_file(const char *virtual_path, const char *real_path) {
+    return real_path ? add_served(virtual_path, real_path, 1, NULL, 0) : -1;
 }
 
 int launcher_serve_memory(const char *virtual_path, const void *data, size_t length) {
-    return add_served(virtual_path, NULL, data, length);
+    return add_served(virtual_path, NULL, 0, data, length);
 }
 
 // The C library's openat, found once. RTLD_NEXT from the executable is whatever
@@ -145,7 +151,7 @@ static int open_served(const char *path, int flags) {
     for (int i = 0; i < count; i++) {
         const served_file *file = &served[i];
         if (strcmp(file->virtual_path, path) != 0) continue;
-        if (file->real_path) return real_openat(AT_FDCWD, file->real_path, flags | O_NOFOLLOW, 0);
+        if (file->real_path) return real_openat(AT_FDCWD, file->real_path, file->follow_links ? flags : flags | O_NOFOLLOW, 0);
 
         int fd = memfd_create("bundle-builtin", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
         if (fd < 0) return -1;

@@ -153,16 +153,18 @@ struct RuntimeCache {
     private func serveCertificateBundle() {
         guard image.trailer.flags.contains(.selfContained), access(Self.opensslCertificateFile, R_OK) != 0 else { return }
         if let bundle = Self.certificateBundles.first(where: { access($0, R_OK) == 0 }) {
-            _ = launcher_serve_file(Self.opensslCertificateFile, bundle)
+            _ = launcher_serve_system_file(Self.opensslCertificateFile, bundle)
         }
     }
 
     static let opensslCertificateFile = "/usr/lib/ssl/cert.pem"
-    /// Where distributions keep their CA bundle (the list Go's crypto/x509 probes).
+    /// Where distributions keep their CA bundle (the list Go's crypto/x509 probes, and
+    /// SUSE's own file). Often a link (Fedora, RHEL, Arch): followed, the system's own.
     static let certificateBundles = [
-        "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch, Gentoo
+        "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch, Gentoo, Alpine
         "/etc/pki/tls/certs/ca-bundle.crt",  // Fedora, RHEL
         "/etc/ssl/ca-bundle.pem",  // openSUSE
+        "/var/lib/ca-certificates/ca-bundle.pem",  // SUSE (what /etc/ssl/ca-bundle.pem links to)
         "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // RHEL 7+
         "/etc/pki/tls/cacert.pem",  // OpenELEC
         "/etc/ssl/cert.pem",  // Alpine

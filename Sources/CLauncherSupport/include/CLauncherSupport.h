@@ -41,6 +41,11 @@ int launcher_call_embed(void *entry, const bundle_embed_options *options);
 /// (the table is read without locks afterwards). Returns 0, or -1 when the table is
 /// full or out of memory. `data` must stay valid for the life of the process.
 int launcher_serve_file(const char *virtual_path, const char *real_path);
+/// Like launcher_serve_file, for a file of the system (its CA bundle) rather than of the
+/// runtime cache: the real path is opened following links, as distributions make it one
+/// (Fedora's /etc/pki/tls/certs/ca-bundle.crt, Arch's ca-certificates.crt), where a
+/// cache file is opened with O_NOFOLLOW (a link there is not ours).
+int launcher_serve_system_file(const char *virtual_path, const char *real_path);
 int launcher_serve_memory(const char *virtual_path, const void *data, size_t length);
 
 /// Opens a file with the C library's open, bypassing the table (for tests).
