@@ -10,6 +10,8 @@ import PayloadFormat
 final class FrameCompressor {
     let level: Int32
     let frameSize: Int
+    /// Each frame carries zstd's checksum of its content (`ZstdWriter.compress`).
+    let checksummed: Bool
     private let emit: ([UInt8]) throws -> Void
     /// Input not compressed yet: at most `batchFrames` whole frames.
     private var pending: [UInt8] = []
@@ -20,9 +22,10 @@ final class FrameCompressor {
     /// CRC-32 of everything handed to `emit`.
     private(set) var crc32: UInt32 = 0
 
-    init(level: Int32, frameSize: Int, emit: @escaping ([UInt8]) throws -> Void) {
+    init(level: Int32, frameSize: Int, checksummed: Bool = false, emit: @escaping ([UInt8]) throws -> Void) {
         self.level = level
         self.frameSize = frameSize
+        self.checksummed = checksummed
         self.emit = emit
         pending.reserveCapacity(batchFrames * frameSize)
     }
@@ -49,11 +52,11 @@ final class FrameCompressor {
         let frames = FrameResults(count: count)
         pending.withUnsafeBytes { buffer in
             let shared = SendableBuffer(buffer: buffer)
-            let (frameSize, level) = (frameSize, level)
+            let (frameSize, level, checksummed) = (frameSize, level, checksummed)
             DispatchQueue.concurrentPerform(iterations: count) { index in
                 let start = index * frameSize
                 let slice = UnsafeRawBufferPointer(rebasing: shared.buffer[start..<min(start + frameSize, shared.buffer.count)])
-                frames.set(index, ZstdWriter.compress(slice, level: level))
+                frames.set(index, ZstdWriter.compress(slice, level: level, checksummed: checksummed))
             }
         }
         pending.removeAll(keepingCapacity: true)
@@ -70,12 +73,17 @@ enum ZstdWriter {
     /// Compresses `input` as one frame that records its content size, so readers can
     /// size their output and inflate frames in parallel. Concatenated frames are one
     /// valid zstd stream. Deterministic for a given libzstd version and level.
-    static func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
+    /// `checksummed`: the frame ends with zstd's content checksum (32 bits of XXH64),
+    /// which every decoder checks, so damage to a frame is found when it is inflated.
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, checksummed: Bool = false) -> [UInt8] {
         guard let context = ZSTD_createCCtx() else { fatalError("zstd: out of memory") }
         defer { ZSTD_freeCCtx(context) }
+        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_checksumFlag, checksummed ? 1 : 0)] {
+            precondition(ZSTD_isError(ZSTD_CCtx_setParameter(context, parameter, value)) == 0, "zstd: bad parameter \(parameter)")
+        }
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         let written = output.withUnsafeMutableBytes { destination in
-            ZSTD_compressCCtx(context, destination.baseAddress, destination.count, input.baseAddress, input.count, level)
+            ZSTD_compress2(context, destination.baseAddress, destination.count, input.baseAddress, input.count)
         }
         precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
         output.removeSubrange(written...)

@@ -129,6 +129,13 @@ public enum Zstd {
         return frames
     }
 
+    /// Whether the zstd frame starting `frame` ends with a content checksum (RFC 8878:
+    /// bit 2 of the frame header descriptor, after the 4-byte magic). zstd's decoder then
+    /// checks it, and a frame that inflates to other bytes than were compressed fails.
+    public static func hasContentChecksum(_ frame: UnsafeRawBufferPointer) -> Bool {
+        frame.count > 4 && UInt32(littleEndian: frame.loadUnaligned(as: UInt32.self)) == ZSTD_MAGICNUMBER && frame[4] & 0x04 != 0
+    }
+
     /// Inflates `input` into `output`, which must be exactly the uncompressed size,
     /// using up to `threads` threads (frames are independent).
     public static func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
