@@ -18,8 +18,9 @@
 /// in parallel). The app section's frames also carry zstd's content checksum: the
 /// launcher inflates them as the app reads them and relies on those, not on the
 /// section's CRC-32, which `bundle inspect` checks (a section whose frames have none is
-/// checked whole at start; any zstd decoder reads both kinds of frame). The launcher finds both by reading the fixed-size trailer at the very
-/// end of its own file, so appending the sections never touches the ELF.
+/// checked whole at start; any zstd decoder reads both kinds of frame). The launcher
+/// finds both sections by reading the fixed-size trailer at the very end of its own
+/// file, so appending the sections never touches the ELF.
 ///
 /// # Trailer (little-endian, 120 bytes, the last bytes of the file)
 ///
