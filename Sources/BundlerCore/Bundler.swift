@@ -177,9 +177,9 @@ public struct Bundler {
             // zstd level 9 in independent frames: measured on the TypeScript package (69 MB),
             // 9.5 MB in 1.5 s of one core where zlib-9 gives 11.8 MB in 8.9 s, and it
             // inflates about 4× faster at every start, on several threads.
-            // Checksummed frames: the launcher checks each frame when it inflates it, not the
-            // whole section at every start (Format.swift, "Trailer").
-            let app = FrameCompressor(level: Self.appZstdLevel, frameSize: Self.appFrameSize, checksummed: true) { try file.append($0) }
+            // Checksummed frames and a frame index: the launcher finds and checks each frame
+            // when it inflates it, not the whole section at every start (Format.swift).
+            let app = FrameCompressor(level: Self.appZstdLevel, frameSize: Self.appFrameSize, indexed: true) { try file.append($0) }
             try ArchiveWriter.stream(entries: entries, metadata: Array(try encoder.encode(metadata)), to: app.append)
             try app.finish()
             let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,

@@ -10,8 +10,12 @@ import PayloadFormat
 final class FrameCompressor {
     let level: Int32
     let frameSize: Int
-    /// Each frame carries zstd's checksum of its content (`ZstdWriter.compress`).
-    let checksummed: Bool
+    /// Each frame carries zstd's checksum of its content (`ZstdWriter.compress`), and
+    /// `finish` ends the stream with a frame index (`FrameIndex`): a stream for reading
+    /// a frame at a time (the app section).
+    let indexed: Bool
+    /// Compressed and inflated size of each frame so far (when `indexed`).
+    private var frameSizes: [(compressed: Int, size: Int)] = []
     private let emit: ([UInt8]) throws -> Void
     /// Input not compressed yet: at most `batchFrames` whole frames.
     private var pending: [UInt8] = []
@@ -22,10 +26,10 @@ final class FrameCompressor {
     /// CRC-32 of everything handed to `emit`.
     private(set) var crc32: UInt32 = 0
 
-    init(level: Int32, frameSize: Int, checksummed: Bool = false, emit: @escaping ([UInt8]) throws -> Void) {
+    init(level: Int32, frameSize: Int, indexed: Bool = false, emit: @escaping ([UInt8]) throws -> Void) {
         self.level = level
         self.frameSize = frameSize
-        self.checksummed = checksummed
+        self.indexed = indexed
         self.emit = emit
         pending.reserveCapacity(batchFrames * frameSize)
     }
@@ -45,6 +49,7 @@ final class FrameCompressor {
     /// section is a valid zstd stream.
     func finish() throws {
         if !pending.isEmpty || outputSize == 0 { try compressPending() }
+        if indexed { try write(FrameIndex.encoded(frameSizes)) }
     }
 
     private func compressPending() throws {
@@ -52,19 +57,25 @@ final class FrameCompressor {
         let frames = FrameResults(count: count)
         pending.withUnsafeBytes { buffer in
             let shared = SendableBuffer(buffer: buffer)
-            let (frameSize, level, checksummed) = (frameSize, level, checksummed)
+            let (frameSize, level, checksummed) = (frameSize, level, indexed)
             DispatchQueue.concurrentPerform(iterations: count) { index in
                 let start = index * frameSize
                 let slice = UnsafeRawBufferPointer(rebasing: shared.buffer[start..<min(start + frameSize, shared.buffer.count)])
                 frames.set(index, ZstdWriter.compress(slice, level: level, checksummed: checksummed))
             }
         }
+        let sizes = (0..<count).map { min(frameSize, pending.count - $0 * frameSize) }
         pending.removeAll(keepingCapacity: true)
-        for frame in frames.all {
-            crc32 = frame.withUnsafeBytes { Checksum.crc32($0, continuing: crc32) }
-            outputSize += frame.count
-            try emit(frame)
+        for (frame, size) in zip(frames.all, sizes) {
+            if indexed { frameSizes.append((frame.count, size)) }
+            try write(frame)
         }
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        crc32 = bytes.withUnsafeBytes { Checksum.crc32($0, continuing: crc32) }
+        outputSize += bytes.count
+        try emit(bytes)
     }
 }
 

@@ -23,19 +23,40 @@ final class LazyArchive: @unchecked Sendable {
     private let input: UnsafeRawBufferPointer
     private let frames: [(input: Range<Int>, output: Range<Int>)]
     private var inflated: [Bool]
+    /// Frames from a frame index, which must carry checksums (Format.swift): the section
+    /// was not checked whole.
+    private let checksumsRequired: Bool
     private let lock: UnsafeMutablePointer<pthread_mutex_t>
 
     /// Nil when the section is not a multi-frame zstd stream (then inflate it whole).
     init?(_ section: Section, of image: SelfImage) throws(LauncherError) {
-        // An app should not carry its compressed archive in its memory: both walks over
-        // it drop what they read (the kernel maps pages around each one touched, so even
-        // reading frame headers would map much of it).
-        var checksummed = true
-        guard section.codec == .zstd, let found = try? Zstd.frames(image.compressed(section), walked: { frame in
-            checksummed = checksummed && Zstd.hasContentChecksum(frame)
-            SelfImage.dropPages(frame)
-        }), found.count > 1 else { return nil }
-        let source = checksummed ? image.compressed(section) : try image.checkedCompressed(section, name: "app", droppingPages: true)
+        guard section.codec == .zstd else { return nil }
+        let compressed = image.compressed(section)
+        let found: [(input: Range<Int>, size: Int)]
+        let source: UnsafeRawBufferPointer
+        let indexed: [(input: Range<Int>, size: Int)]?
+        do {
+            indexed = try FrameIndex.frames(of: compressed)
+        } catch {
+            throw .damaged("app section: \(error.description)")
+        }
+        if let indexed {
+            found = indexed
+            source = compressed
+        } else {
+            // No index: walk the frames. An app should not carry its compressed archive in
+            // its memory: the walks over it drop what they read (the kernel maps pages
+            // around each one touched, so even reading block headers maps much of it).
+            var checksummed = true
+            guard let walked = try? Zstd.frames(compressed, walked: { frame in
+                checksummed = checksummed && Zstd.hasContentChecksum(frame)
+                SelfImage.dropPages(frame)
+            }) else { return nil }
+            found = walked
+            source = checksummed ? compressed : try image.checkedCompressed(section, name: "app", droppingPages: true)
+        }
+        guard found.count > 1 else { return nil }
+        checksumsRequired = indexed != nil
         var frames: [(input: Range<Int>, output: Range<Int>)] = []
         var offset = 0
         for frame in found {
@@ -72,14 +93,16 @@ final class LazyArchive: @unchecked Sendable {
         while index < frames.count, frames[index].output.lowerBound < range.upperBound {
             if !inflated[index] {
                 let frame = frames[index]
+                let source = UnsafeRawBufferPointer(rebasing: input[frame.input])
                 let target = UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(rebasing: bytes[frame.output]))
+                guard !checksumsRequired || Zstd.hasContentChecksum(source) else { return false }
                 do {
-                    try Zstd.decompress(UnsafeRawBufferPointer(rebasing: input[frame.input]), into: target)
+                    try Zstd.decompress(source, into: target)
                 } catch {
                     return false
                 }
                 inflated[index] = true
-                SelfImage.dropPages(UnsafeRawBufferPointer(rebasing: input[frame.input]))
+                SelfImage.dropPages(source)
             }
             index += 1
         }

@@ -177,6 +177,17 @@ import Testing
         #expect(damaged.stdout == "")
         #expect(damaged.stderr.hasPrefix("\(output) is damaged: "), "\(damaged)")
         #expect(damaged.stderr.split(separator: "\n").count == 1, "\(damaged)")
+
+        // The frame index at the section's end is checked at start: damaged, nothing runs.
+        data[appEnd - 1_000_000] ^= 0x10
+        data[appEnd - 12] ^= 0x01
+        // Another file: the one just run may still be busy (ETXTBSY) for a moment.
+        let badIndexOutput = output + "-bad-index"
+        try Data(data).write(to: URL(fileURLWithPath: badIndexOutput))
+        #expect(chmod(badIndexOutput, 0o755) == 0)
+        let badIndex = try run(badIndexOutput, environment: environment)
+        #expect(badIndex.status == 65 && badIndex.stdout == "", "\(badIndex)")
+        #expect(badIndex.stderr == "\(badIndexOutput) is damaged: app section: corrupt (frame index checksum mismatch)\n", "\(badIndex)")
     }
 
     /// Starts a bundled app and returns once it has printed "ready" (or ended).
