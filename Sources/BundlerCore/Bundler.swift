@@ -59,6 +59,8 @@ public struct BundleResult: Sendable {
     /// Bytes of V8 code cache stored (before compression), or nil when none could be
     /// made (no node of the packed version found: see `CodeCache`).
     public var codeCacheSize: Int?
+    /// The nodes tried for the code cache and skipped, and why (`CodeCache.Outcome`).
+    public var codeCacheNotes: [String] = []
 
     /// The first stage, the base libraries and the stage record (portable outputs), else 0.
     public var portableSize = 0
@@ -150,7 +152,8 @@ public struct Bundler {
         let portable = try portableStart(request)
         let stage = portable?.stage ?? [], baseLibraries = portable?.base.compressed ?? []
         let runtimeOffset = stage.count + launcher.count + baseLibraries.count
-        if let compiled = compilation?.wait() ?? nil {
+        let compiledOutcome = compilation?.wait()
+        if let compiled = compiledOutcome?.compilation {
             codeCaches = compiled.caches
             for (relative, cache) in compiled.caches {
                 entries.append(ArchiveEntry(path: CodeCache.path(for: relative), kind: .codeCache, data: cache))
@@ -174,7 +177,9 @@ public struct Bundler {
             // zstd level 9 in independent frames: measured on the TypeScript package (69 MB),
             // 9.5 MB in 1.5 s of one core where zlib-9 gives 11.8 MB in 8.9 s, and it
             // inflates about 4× faster at every start, on several threads.
-            let app = FrameCompressor(level: Self.appZstdLevel, frameSize: Self.appFrameSize) { try file.append($0) }
+            // Checksummed frames and a frame index: the launcher finds and checks each frame
+            // when it inflates it, not the whole section at every start (Format.swift).
+            let app = FrameCompressor(level: Self.appZstdLevel, frameSize: Self.appFrameSize, indexed: true) { try file.append($0) }
             try ArchiveWriter.stream(entries: entries, metadata: Array(try encoder.encode(metadata)), to: app.append)
             try app.finish()
             let runtimeSection = Section(offset: runtimeOffset, compressedSize: runtime.compressed.count,
@@ -190,7 +195,8 @@ public struct Bundler {
 
         var result = BundleResult(output: output, app: app, launcherSize: launcher.count, runtimeSize: runtime.compressed.count,
                                   appSize: appSize, fileSizes: fileSizes,
-                                  codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } })
+                                  codeCacheSize: codeCaches.map { $0.values.reduce(0) { $0 + $1.count } },
+                                  codeCacheNotes: compiledOutcome?.skipped ?? [])
         result.portableSize = stage.count + baseLibraries.count + record.count
         return result
     }
@@ -232,7 +238,7 @@ public struct Bundler {
 
     /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax
     /// errors, and code caches for those that can use one.
-    private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], toolkit: Toolkit) -> CodeCache.Compilation? {
+    private static func compileCommonJS(_ app: CollectedApp, entries: [ArchiveEntry], toolkit: Toolkit) -> CodeCache.Outcome {
         let reached = Set(app.reachedCommonJS.map { Path.relative($0, to: app.root) })
         let importers = Set(app.dynamicImporters.map { Path.relative($0, to: app.root) })
         // Reached CommonJS files are never streamed (`bundle`): their bytes are here.
@@ -243,7 +249,7 @@ public struct Bundler {
                     : nil
             }
         }
-        return files.isEmpty ? CodeCache.Compilation() : CodeCache.compile(files, toolkit: toolkit)
+        return files.isEmpty ? CodeCache.Outcome(compilation: CodeCache.Compilation()) : CodeCache.compile(files, toolkit: toolkit)
     }
 
     /// The entry file and the output name to use when -o is not given.

@@ -191,7 +191,9 @@ public struct CarriedToolkit: Sendable {
         // Where the output keeps its runtime: the same cache directory as every output's.
         var childEnvironment = ["PATH": "/usr/bin:/bin"]
         for name in ["HOME", "XDG_CACHE_HOME", "TMPDIR"] { childEnvironment[name] = environment[name] }
-        return CodeCache.run(directory + "/code-cache", arguments: [nodeVersion], input: input, environment: childEnvironment)
+        guard case .output(let output) = CodeCache.run(directory + "/code-cache", arguments: [nodeVersion], input: input,
+                                                      environment: childEnvironment) else { return nil }
+        return output
     }
 }
 

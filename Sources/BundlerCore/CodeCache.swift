@@ -6,7 +6,9 @@ import PayloadFormat
 /// Templates/bootstrap.js). They are made by Templates/code-cache.js run by the `node`
 /// of the libnode `bundle` packs: V8 accepts a cache only from its own version and
 /// flags, and rejects any other by itself (the app then compiles from source, as
-/// without one). Without that node on PATH, outputs simply have no code cache.
+/// without one). A node of another version (nvm's, first on PATH) is skipped, and
+/// Debian's /usr/bin/node (the packed libnode's own) is tried after PATH. Without such
+/// a node, outputs simply have no code cache; `bundle -v` says which nodes were skipped.
 enum CodeCache {
     /// Archive path of the cache of the app file at `relative`.
     static func path(for relative: String) -> String { prefix + relative }
@@ -36,10 +38,17 @@ enum CodeCache {
         var syntaxErrors: [(relative: String, line: Int, message: String)] = []
     }
 
+    /// What `compile` did: the compilation (nil when no suitable node ran), and a line
+    /// for each node it tried and skipped, for `bundle -v`.
+    struct Outcome {
+        var compilation: Compilation?
+        var skipped: [String] = []
+    }
+
     /// Compiles `files` as node's CommonJS loader would; a cache for those that want one.
-    /// Nil when no suitable node was found (a one-file `bundle` runs the script with the
+    /// No compilation when no suitable node was found (a one-file `bundle` runs the script with the
     /// runtime it carries instead: `CarriedToolkit.runCodeCacheScript`).
-    static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], toolkit: Toolkit) -> Compilation? {
+    static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], toolkit: Toolkit) -> Outcome {
         var input: [UInt8] = []
         func append(_ field: [UInt8]) {
             input.appendInteger(UInt32(field.count))
@@ -52,19 +61,24 @@ enum CodeCache {
         }
         switch toolkit.origin {
         case .directory(_, let script?):
+            var outcome = Outcome()
             for node in nodeCandidates() {
                 // A V8 code cache holds string hashes, which depend on a per-process random
                 // seed: the same file would give other bytes at every bundle. V8 leaves
                 // --random-seed out of the flag hash a cache is checked against (measured:
                 // the caches are then byte-identical, and accepted by processes without it).
-                guard let output = run(node, arguments: ["--random-seed=1", script, Versions.node], input: input) else { continue }
-                return parse(output, files: files.map(\.relative))
+                let ran = run(node, arguments: ["--random-seed=1", script, Versions.node], input: input)
+                if case .output(let output) = ran, let compilation = parse(output, files: files.map(\.relative)) {
+                    outcome.compilation = compilation
+                    return outcome
+                }
+                outcome.skipped.append("skipped \(node): " + (ran.failure ?? "its output is not code-cache.js's"))
             }
-            return nil
+            return outcome
         case .directory(_, nil):
-            return nil
+            return Outcome()
         case .carried(let carried):
-            return carried.runCodeCacheScript(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) }
+            return Outcome(compilation: carried.runCodeCacheScript(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) })
         }
     }
 
@@ -91,11 +105,13 @@ enum CodeCache {
         return compilation
     }
 
-    /// `node` and `nodejs` on PATH (the script itself checks the version).
+    /// `node` and `nodejs` on PATH, then in /usr/bin (where Debian's nodejs, the node of
+    /// the libnode packed, lives; PATH may have another first, or leave it out). The
+    /// script itself checks the version.
     static func nodeCandidates(path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") -> [String] {
         var seen: Set<String> = []
         var candidates: [String] = []
-        for directory in path.split(separator: ":") where directory.hasPrefix("/") {
+        for directory in path.split(separator: ":") + [Substring("/usr/bin")] where directory.hasPrefix("/") {
             for name in ["node", "nodejs"] {
                 let file = "\(directory)/\(name)"
                 guard FileManager.default.isExecutableFile(atPath: file), seen.insert(Bundler.canonical(file)).inserted else { continue }
@@ -105,9 +121,33 @@ enum CodeCache {
         return candidates
     }
 
-    /// The script's output, or nil when it did not succeed (wrong version, crash).
+    /// How a run of the script ended.
+    enum Run {
+        case output([UInt8])
+        /// Exit status 3 (code-cache.js: not the expected node version).
+        case wrongVersion
+        case failed(String)
+
+        /// Why it gave no output, for `bundle -v`.
+        var failure: String? {
+            switch self {
+            case .output: nil
+            case .wrongVersion: "not node \(Versions.node)"
+            case .failed(let reason): reason
+            }
+        }
+    }
+
+    /// Writing into the pipe of a child that exited without reading it (a node of
+    /// another version, a script that is not node at all) must fail with EPIPE, not
+    /// kill `bundle` with SIGPIPE: ignored once for the whole process (Foundation's
+    /// own pipes want the same).
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+    /// The script's output, or why there is none (wrong version, crash).
     static func run(_ executable: String, arguments: [String], input: [UInt8],
-                    environment: [String: String] = ["PATH": "/usr/bin:/bin"]) -> [UInt8]? {
+                    environment: [String: String] = ["PATH": "/usr/bin:/bin"]) -> Run {
+        ignoreBrokenPipes
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -121,19 +161,24 @@ enum CodeCache {
         do {
             try process.run()
         } catch {
-            return nil
+            return .failed("cannot start it")
         }
         // Feed stdin on another thread: the child writes its output only at the end, but
         // a pipe holds 64 KB, so writing everything first and reading after is safe only
         // in that order; a thread keeps it safe whatever the script does.
+        // A child that stops reading early makes the write fail (EPIPE): its exit status says why.
         let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
+            try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
             try? stdin.fileHandleForWriting.close()
         }
         writer.start()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else { return nil }
-        return [UInt8](output)
+        switch (process.terminationReason, process.terminationStatus) {
+        case (.exit, 0): return .output([UInt8](output))
+        case (.exit, 3): return .wrongVersion
+        case (.exit, let status): return .failed("exit status \(status)")
+        case (_, let signal): return .failed("killed by signal \(signal)")
+        }
     }
 }

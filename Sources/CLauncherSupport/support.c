@@ -38,8 +38,22 @@ __attribute__((constructor)) static void launcher_capture_arguments(int argc, ch
     saved_argv = argv;
 }
 
+// node opens /dev/null onto a closed stdin, stdout or stderr when it starts (PlatformInit),
+// but the launcher makes files before that: a memory file for libnode must not become a
+// daemon's stderr, growing in RAM with every line it writes. So do what node does, before
+// anything else opens a file. Without /dev/null node aborts there, as it does unbundled.
+__attribute__((constructor)) static void launcher_fill_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        // The lowest free descriptor, so `fd`: the ones below it are open by now.
+        if (open("/dev/null", O_RDWR) < 0) return;
+    }
+}
+
 int launcher_argc(void) { return saved_argc; }
 char **launcher_argv(void) { return saved_argv; }
+
+int launcher_secure_start(void) { return getauxval(AT_SECURE) != 0; }
 
 int launcher_memfd(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
@@ -68,6 +82,7 @@ enum { served_capacity = 64 };
 typedef struct served_file {
     char *virtual_path;
     char *real_path;   // NULL: served from `data`
+    int follow_links;  // a system file: its links are the system's own
     const void *data;
     size_t length;
 } served_file;
@@ -75,7 +90,7 @@ typedef struct served_file {
 static served_file served[served_capacity];
 static int served_count;  // published with release order once an entry is complete
 
-static int add_served(const char *virtual_path, const char *real_path, const void *data, size_t length) {
+static int add_served(const char *virtual_path, const char *real_path, int follow_links, const void *data, size_t length) {
     int count = __atomic_load_n(&served_count, __ATOMIC_ACQUIRE);
     if (count >= served_capacity || virtual_path == NULL || virtual_path[0] != '/') return -1;
     served_file *file = &served[count];
@@ -86,6 +101,7 @@ static int add_served(const char *virtual_path, const char *real_path, const voi
         free(file->real_path);
         return -1;
     }
+    file->follow_links = follow_links;
     file->data = data;
     file->length = length;
     __atomic_store_n(&served_count, count + 1, __ATOMIC_RELEASE);
@@ -93,11 +109,15 @@ static int add_served(const char *virtual_path, const char *real_path, const voi
 }
 
 int launcher_serve_file(const char *virtual_path, const char *real_path) {
-    return real_path ? add_served(virtual_path, real_path, NULL, 0) : -1;
+    return real_path ? add_served(virtual_path, real_path, 0, NULL, 0) : -1;
+}
+
+int launcher_serve_system_file(const char *virtual_path, const char *real_path) {
+    return real_path ? add_served(virtual_path, real_path, 1, NULL, 0) : -1;
 }
 
 int launcher_serve_memory(const char *virtual_path, const void *data, size_t length) {
-    return add_served(virtual_path, NULL, data, length);
+    return add_served(virtual_path, NULL, 0, data, length);
 }
 
 // The C library's openat, found once. RTLD_NEXT from the executable is whatever
@@ -131,7 +151,7 @@ static int open_served(const char *path, int flags) {
     for (int i = 0; i < count; i++) {
         const served_file *file = &served[i];
         if (strcmp(file->virtual_path, path) != 0) continue;
-        if (file->real_path) return real_openat(AT_FDCWD, file->real_path, flags | O_NOFOLLOW, 0);
+        if (file->real_path) return real_openat(AT_FDCWD, file->real_path, file->follow_links ? flags : flags | O_NOFOLLOW, 0);
 
         int fd = memfd_create("bundle-builtin", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
         if (fd < 0) return -1;
@@ -365,6 +385,46 @@ void *dlopen(const char *path, int flags) {
     return real_dlopen(real ? real : path, flags);
 }
 
+// MARK: - Variables hidden while node starts
+//
+// node 18's InitializeOncePerProcess has OpenSSL load the file OPENSSL_CONF names, and
+// that file can load any shared object (an engine's dynamic_path, a provider's module),
+// from the directories OPENSSL_ENGINES and OPENSSL_MODULES name: code from the
+// environment running inside a shipped app, as NODE_OPTIONS would. So these are taken
+// out of the environment before libnode is loaded and put back when node runs its main
+// environment (LoadEnvironment below), after OpenSSL's configuration was read: the app's
+// process.env and its child processes see the environment they were given (a child
+// that is another program may want the user's OpenSSL configuration; one that is this
+// app again hides them itself). Only the main thread runs then; node's platform threads
+// do not read the environment. Not hidden: SSL_CERT_FILE and SSL_CERT_DIR (they choose
+// trust anchors, not code, as NODE_EXTRA_CA_CERTS does).
+
+static const char *const startup_hidden_names[] = {"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES"};
+enum { startup_hidden_capacity = sizeof startup_hidden_names / sizeof startup_hidden_names[0] };
+static char *startup_hidden_values[startup_hidden_capacity];
+static int startup_environment_hidden;
+
+int launcher_hide_startup_environment(void) {
+    for (int i = 0; i < startup_hidden_capacity; i++) {
+        const char *value = getenv(startup_hidden_names[i]);
+        if (value == NULL) continue;
+        startup_hidden_values[i] = strdup(value);
+        if (startup_hidden_values[i] == NULL || unsetenv(startup_hidden_names[i]) != 0) return -1;
+    }
+    __atomic_store_n(&startup_environment_hidden, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void restore_startup_environment(void) {
+    if (!__atomic_exchange_n(&startup_environment_hidden, 0, __ATOMIC_ACQ_REL)) return;
+    for (int i = 0; i < startup_hidden_capacity; i++) {
+        if (startup_hidden_values[i] == NULL) continue;
+        setenv(startup_hidden_names[i], startup_hidden_values[i], 1);
+        free(startup_hidden_values[i]);
+        startup_hidden_values[i] = NULL;
+    }
+}
+
 // MARK: - Startup snapshot
 
 #define LOAD_ENVIRONMENT_SYMBOL                                                                      \
@@ -394,6 +454,7 @@ void launcher_override_load_environment(bundle_load_environment_fn override) {
 void *launcher_load_environment(void *environment, void *callback) __asm__(LOAD_ENVIRONMENT_SYMBOL);
 
 void *launcher_load_environment(void *environment, void *callback) {
+    restore_startup_environment();
     bundle_load_environment_fn override = __atomic_exchange_n(&load_environment_override, NULL, __ATOMIC_ACQ_REL);
     if (override != NULL) return override(environment, callback);
     static void *next;

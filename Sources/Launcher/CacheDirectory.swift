@@ -32,7 +32,12 @@ struct CacheDirectory {
     }
 
     /// Cache bases in order of preference. Each must be a directory private to us.
+    /// None when started with more privileges than the caller has (setuid, setcap: the
+    /// kernel's AT_SECURE): "private to us" means the caller's, whose environment names
+    /// the bases and who could plant a runtime there to run with our privileges; memory
+    /// files then, as the first stage does for the base libraries.
     static func candidateBases() -> [String] {
+        guard launcher_secure_start() == 0 else { return [] }
         var bases: [String] = []
         if let xdg = Disk.environment("XDG_CACHE_HOME"), xdg.hasPrefix("/") {
             bases.append(xdg + "/bundle")

@@ -9,7 +9,8 @@ import PayloadFormat
 /// The section is extracted once into a per-user cache directory named by its digest
 /// (`CacheDirectory`). Builtins are not written to their absolute paths: the launcher's
 /// `open` interposer (CLauncherSupport) serves them from the cache. When no cache
-/// directory is usable (read-only file system, no HOME, a noexec mount) the libraries
+/// directory is usable (read-only file system, no HOME, a noexec mount, a setuid or
+/// setcap start: `CacheDirectory.candidateBases`) the libraries
 /// are loaded from memory files (memfd) and the builtins served from memory.
 /// `BUNDLE_RUNTIME_CACHE=off` in the environment forces that fallback (for tests and
 /// for machines where writing a cache is unwanted).
@@ -152,16 +153,18 @@ struct RuntimeCache {
     private func serveCertificateBundle() {
         guard image.trailer.flags.contains(.selfContained), access(Self.opensslCertificateFile, R_OK) != 0 else { return }
         if let bundle = Self.certificateBundles.first(where: { access($0, R_OK) == 0 }) {
-            _ = launcher_serve_file(Self.opensslCertificateFile, bundle)
+            _ = launcher_serve_system_file(Self.opensslCertificateFile, bundle)
         }
     }
 
     static let opensslCertificateFile = "/usr/lib/ssl/cert.pem"
-    /// Where distributions keep their CA bundle (the list Go's crypto/x509 probes).
+    /// Where distributions keep their CA bundle (the list Go's crypto/x509 probes, and
+    /// SUSE's own file). Often a link (Fedora, RHEL, Arch): followed, the system's own.
     static let certificateBundles = [
-        "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch, Gentoo
+        "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch, Gentoo, Alpine
         "/etc/pki/tls/certs/ca-bundle.crt",  // Fedora, RHEL
         "/etc/ssl/ca-bundle.pem",  // openSUSE
+        "/var/lib/ca-certificates/ca-bundle.pem",  // SUSE (what /etc/ssl/ca-bundle.pem links to)
         "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // RHEL 7+
         "/etc/pki/tls/cacert.pem",  // OpenELEC
         "/etc/ssl/cert.pem",  // Alpine

@@ -29,6 +29,10 @@ func launch() throws(LauncherError) -> Int32 {
         throw .damaged("app section has no bootstrap")
     }
     let launch = LaunchOptions(app.entries.first { $0.kind == .launchOptions })
+    // Like NODE_OPTIONS: the environment's OpenSSL configuration could load code.
+    if !launch.allowNodeOptions, launcher_hide_startup_environment() != 0 {
+        throw .runtime("cannot prepare the environment: out of memory")
+    }
     BaseLibraries.prepare(image)
     let runtime = try RuntimeCache(image: image).loadEmbedEntry()
     try NativeAddons.register(app)
@@ -49,7 +53,14 @@ func launch() throws(LauncherError) -> Int32 {
     options.archive_length = archive.count
     if lazy != nil {
         options.ensure_archive = { offset, length in
-            LazyArchive.current?.ensure(Int(offset)..<Int(offset) + Int(length)) == true ? 0 : -1
+            if LazyArchive.current?.ensure(Int(offset)..<Int(offset) + Int(length)) == true { return 0 }
+            // A frame found damaged while the app runs (frames are checked as they are
+            // inflated): the same one line and exit status as damage found at start, and
+            // the app does not go on without its files. _exit: node's exit handlers would
+            // run JavaScript in the middle of this call.
+            LauncherError.damaged("app section: a part the app read does not inflate (checksum mismatch)")
+                .report(executable: launcher_argc() > 0 ? String(cString: launcher_argv()[0]!) : "app")
+            _exit(LauncherError.damaged("").exitCode)
         }
         options.release_archive = { offset, length, passedOffset, passedLength in
             LazyArchive.current?.release(Int(offset)..<Int(offset) + Int(length),

@@ -106,8 +106,9 @@ public enum Zstd {
     public static var libraryVersion: String { String(ZSTD_versionNumber()) }
 
     /// The frames of a zstd stream: where each lies in the input and how many bytes it
-    /// inflates to. Every frame must record its content size. `walked` gets each frame's
-    /// bytes once they were read (the launcher drops their pages from memory).
+    /// inflates to. Every frame must record its content size; skippable frames (a frame
+    /// index) are left out. `walked` gets each frame's bytes once they were read (the
+    /// launcher drops their pages from memory).
     public static func frames(_ input: UnsafeRawBufferPointer,
                               walked: (UnsafeRawBufferPointer) -> Void = { _ in }) throws(FormatError) -> [(input: Range<Int>, size: Int)] {
         var frames: [(input: Range<Int>, size: Int)] = []
@@ -118,6 +119,11 @@ public enum Zstd {
             guard ZSTD_isError(length) == 0, length > 0, length <= rest.count else {
                 throw .corrupt("zstd frame at byte \(offset) is damaged")
             }
+            if rest.count >= 4, UInt32(littleEndian: rest.loadUnaligned(as: UInt32.self)) & 0xFFFF_FFF0 == UInt32(ZSTD_MAGIC_SKIPPABLE_START) {
+                walked(UnsafeRawBufferPointer(rebasing: rest[..<length]))
+                offset += length
+                continue
+            }
             let size = ZSTD_getFrameContentSize(rest.baseAddress, length)
             guard size != ZSTD_CONTENTSIZE_UNKNOWN, size != ZSTD_CONTENTSIZE_ERROR, size <= UInt64(Int.max / 2) else {
                 throw .corrupt("zstd frame at byte \(offset) has no content size")
@@ -127,6 +133,13 @@ public enum Zstd {
             offset += length
         }
         return frames
+    }
+
+    /// Whether the zstd frame starting `frame` ends with a content checksum (RFC 8878:
+    /// bit 2 of the frame header descriptor, after the 4-byte magic). zstd's decoder then
+    /// checks it, and a frame that inflates to other bytes than were compressed fails.
+    public static func hasContentChecksum(_ frame: UnsafeRawBufferPointer) -> Bool {
+        frame.count > 4 && UInt32(littleEndian: frame.loadUnaligned(as: UInt32.self)) == UInt32(ZSTD_MAGICNUMBER) && frame[4] & 0x04 != 0
     }
 
     /// Inflates `input` into `output`, which must be exactly the uncompressed size,

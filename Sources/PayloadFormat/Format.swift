@@ -15,8 +15,30 @@
 /// Each section is one compressed stream of an *archive* (layout below): a zlib stream
 /// (RFC 1950), or, when its trailer flag says so, a zstd stream (RFC 8878) of one or
 /// more frames that each record their content size (independent frames can be inflated
-/// in parallel). The launcher finds both by reading the fixed-size trailer at the very
-/// end of its own file, so appending the sections never touches the ELF.
+/// in parallel). The app section's frames also carry zstd's content checksum, and the
+/// section ends with a frame index (below): the launcher inflates frames as the app
+/// reads them, each checked by its checksum, and reads neither the whole section (the
+/// section's CRC-32 is for `bundle inspect`) nor every frame's blocks to find where
+/// frames lie. A zstd app section without an index is walked, and checked whole at
+/// start unless every frame has a checksum. The launcher finds the sections by reading
+/// the fixed-size trailer at the very end of its own file, so appending the sections
+/// never touches the ELF.
+///
+/// # Frame index (the end of the app section)
+///
+/// A zstd skippable frame (every zstd decoder skips it), little-endian:
+///
+///     offset size field
+///          0    4 magic 0x184D2A5E (a skippable frame's)
+///          4    4 length of what follows: 8 N + 16
+///          8  8 N for each frame before this one, in order: its compressed size (4)
+///                 and the size it inflates to (4); they fill the section before the index
+///      8+8N   4 frame count N
+///     12+8N   4 CRC-32 of bytes 8..<12+8N
+///     16+8N   8 magic "BNDLFRM\0", the section's last bytes
+///
+/// Frames listed in an index must carry a content checksum; the launcher refuses one
+/// that does not when it inflates it.
 ///
 /// # Trailer (little-endian, 120 bytes, the last bytes of the file)
 ///

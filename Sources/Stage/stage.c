@@ -537,6 +537,19 @@ int main(int argc, char **argv, char **envp) {
     // auxiliary vector follows the environment on the kernel's stack.
     char **end = envp;
     while (*end != NULL) end++;
+    // Started setuid or setcap (AT_SECURE), this C library took the variables it deems
+    // unsafe (TMPDIR, LD_*, ...) out of the environment by moving the rest down over the
+    // kernel's array, leaving one NULL per variable before the auxiliary vector; the
+    // loader looks for the vector right after the environment's NULL, and would find it
+    // empty. Move it back there (its first entry is never AT_NULL). getauxval is not
+    // called past this point: it reads the vector where it was.
+    char **vector = end + 1;
+    while (*vector == NULL) vector++;
+    if (vector != end + 1) {
+        size_t entries = 1;
+        while (((Elf64_auxv_t *)vector)[entries - 1].a_type != AT_NULL) entries++;
+        memmove(end + 1, vector, entries * sizeof(Elf64_auxv_t));
+    }
     for (Elf64_auxv_t *a = (Elf64_auxv_t *)(end + 1); a->a_type != AT_NULL; a++) {
         switch (a->a_type) {
         case AT_PHDR: a->a_un.a_val = launcher.base + segment(&launcher, PT_PHDR)->p_vaddr; break;

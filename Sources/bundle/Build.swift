@@ -95,7 +95,8 @@ struct Summary {
         if verbose {
             Terminal.line(result.codeCacheSize.map { "  V8 code cache: \(Terminal.size($0))" }
                 ?? (carried ? "  no V8 code cache: the carried node runtime could not run here to make it"
-                    : "  no V8 code cache: no node \(Versions.node) on PATH to make it"))
+                    : "  no V8 code cache: no node \(Versions.node) on PATH or in /usr/bin to make it"))
+            for note in result.codeCacheNotes { Terminal.line("    \(note)") }
         }
         let warnings = result.app.diagnostics.count
         Terminal.line("  done in \(String(format: "%.2f", elapsed)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))

@@ -24,6 +24,55 @@ import Testing
         #expect(frames.count == (input.count + (64 << 10) - 1) / (64 << 10))
     }
 
+    /// The app section's frames carry checksums and are listed in an index at its end,
+    /// which zstd readers skip; damage to the index is an error, never other frames.
+    @Test func anIndexedStreamListsItsChecksummedFramesAtTheEnd() throws {
+        var out: [UInt8] = []
+        let compressor = FrameCompressor(level: 3, frameSize: 64 << 10, indexed: true) { out.append(contentsOf: $0) }
+        try input.forEachPiece(of: 10_000, compressor.append)
+        try compressor.finish()
+        #expect(compressor.outputSize == out.count && compressor.crc32 == Checksum.crc32(out))
+        let walked = try out.withUnsafeBytes { buffer throws(FormatError) in try Zstd.frames(buffer) }
+        let listed = try #require(try Self.frameIndex(out))
+        #expect(listed.count == (input.count + (64 << 10) - 1) / (64 << 10))
+        #expect(listed.map(\.input) == walked.map(\.input) && listed.map(\.size) == walked.map(\.size))
+        #expect(out.withUnsafeBytes { buffer in listed.allSatisfy { Zstd.hasContentChecksum(UnsafeRawBufferPointer(rebasing: buffer[$0.input])) } })
+        #expect(try Codec.zstd.decompress(out, uncompressedSize: input.count) == input)
+        var inflated: [UInt8] = []
+        let inflater = try SectionInflater(codec: .zstd)
+        _ = try out.withUnsafeBytes { buffer in try inflater.feed(buffer) { piece in inflated.append(contentsOf: piece); return true } }
+        try inflater.finish()
+        #expect(inflated == input)
+
+        let plain = RuntimePack.compressFrames(input, level: 3, frameSize: 64 << 10)
+        #expect(try Self.frameIndex(plain) == nil)
+        let indexStart = listed.last!.input.upperBound
+        for offset in indexStart..<out.count {
+            var flipped = out
+            flipped[offset] ^= 0x01
+            // Only a flip in the end magic leaves no index to read; any other is an error.
+            if offset >= out.count - 8 {
+                #expect(try Self.frameIndex(flipped) == nil, "flip at \(offset)")
+            } else {
+                #expect(throws: FormatError.self, "flip at \(offset)") { try Self.frameIndex(flipped) }
+            }
+        }
+        for cut in 1..<(out.count - indexStart) {
+            #expect(try Self.frameIndex(Array(out.dropLast(cut))) == nil, "cut \(cut)")
+        }
+    }
+
+    /// `FrameIndex.frames` of `bytes`.
+    static func frameIndex(_ bytes: [UInt8]) throws -> [(input: Range<Int>, size: Int)]? {
+        var frames: [(input: Range<Int>, size: Int)]?
+        var failure: (any Error)?
+        bytes.withUnsafeBytes { buffer in
+            do { frames = try FrameIndex.frames(of: buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return frames
+    }
+
     @Test func emptyInputIsOneEmptyFrame() throws {
         let compressed = RuntimePack.compressFrames([], level: 3, frameSize: 1 << 20)
         #expect(!compressed.isEmpty)

@@ -140,6 +140,56 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    /// The app section is checked a frame at a time, as the app reads it: damage in a part
+    /// it never reads costs nothing at start, damage in a part it reads ends it with the
+    /// same line and status as damage found at start, before any damaged byte is used.
+    @Test func aDamagedFrameIsFoundWhenTheAppReadsIt() throws {
+        let fixture = try Fixture(["app.js": """
+            const file = process.argv[2];
+            if (!file) { console.log('ran'); return; }
+            const bytes = require('fs').readFileSync(require('path').join(__dirname, file));
+            console.log(require('crypto').createHash('sha256').update(bytes).digest('hex'));
+            """])
+        // Random bytes are stored as raw zstd blocks: without a checksum a flipped bit
+        // would inflate without an error. b.bin's frames are the last of the section.
+        for name in ["a.bin", "b.bin"] {
+            var random = SystemRandomNumberGenerator()
+            try Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &random) })
+                .write(to: URL(fileURLWithPath: fixture.directory + "/" + name))
+        }
+        let expectedA = try fixture.node("app.js", ["a.bin"])
+        let output = try fixture.bundle("app.js", extra: ["--runtime", "system", "--include", "*.bin"])
+        var data = try bytes(output)
+        let trailer = data.count - 120
+        func integer(at offset: Int) -> Int { (0..<8).reduce(0) { $0 | Int(data[trailer + offset + $1]) << (8 * $1) } }
+        let appEnd = integer(at: 48) + integer(at: 56)
+        data[appEnd - 1_000_000] ^= 0x10
+        try Data(data).write(to: URL(fileURLWithPath: output))
+
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "NODE_EXTRA_CA_CERTS")  // node would warn on stderr about a missing one
+        let unread = try run(output, environment: environment)
+        #expect(unread.status == 0 && unread.stdout == "ran\n", "\(unread)")
+        let intact = try run(output, ["a.bin"], environment: environment)
+        #expect(intact.status == 0 && intact.stdout == expectedA.stdout, "\(intact)")
+        let damaged = try run(output, ["b.bin"], environment: environment)
+        #expect(damaged.status == 65, "\(damaged)")
+        #expect(damaged.stdout == "")
+        #expect(damaged.stderr.hasPrefix("\(output) is damaged: "), "\(damaged)")
+        #expect(damaged.stderr.split(separator: "\n").count == 1, "\(damaged)")
+
+        // The frame index at the section's end is checked at start: damaged, nothing runs.
+        data[appEnd - 1_000_000] ^= 0x10
+        data[appEnd - 12] ^= 0x01
+        // Another file: the one just run may still be busy (ETXTBSY) for a moment.
+        let badIndexOutput = output + "-bad-index"
+        try Data(data).write(to: URL(fileURLWithPath: badIndexOutput))
+        #expect(chmod(badIndexOutput, 0o755) == 0)
+        let badIndex = try run(badIndexOutput, environment: environment)
+        #expect(badIndex.status == 65 && badIndex.stdout == "", "\(badIndex)")
+        #expect(badIndex.stderr == "\(badIndexOutput) is damaged: app section: corrupt (frame index checksum mismatch)\n", "\(badIndex)")
+    }
+
     /// Starts a bundled app and returns once it has printed "ready" (or ended).
     func startUntilReady(_ output: String) throws -> (process: Process, pipe: Pipe, seen: Data) {
         let process = Process()

@@ -205,9 +205,20 @@ struct SelfContainedTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
     }
 
+    /// Where each distribution keeps its CA bundle: the file, and the links to it.
+    static let certificateLayouts: [(name: String, file: String, links: [(path: String, target: String)])] = [
+        ("Debian", "/etc/ssl/certs/ca-certificates.crt", []),
+        ("Fedora/RHEL", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+         [("/etc/pki/tls/certs/ca-bundle.crt", "../../ca-trust/extracted/pem/tls-ca-bundle.pem")]),
+        ("Arch", "/etc/ca-certificates/extracted/tls-ca-bundle.pem",
+         [("/etc/ssl/certs/ca-certificates.crt", "../../ca-certificates/extracted/tls-ca-bundle.pem")]),
+        ("Alpine", "/etc/ssl/certs/ca-certificates.crt", [("/etc/ssl/cert.pem", "certs/ca-certificates.crt")]),
+        ("SUSE", "/var/lib/ca-certificates/ca-bundle.pem", []),
+    ]
+
     /// Debian's node trusts OpenSSL's default store, which Debian's libcrypto looks for
-    /// at /usr/lib/ssl/cert.pem; elsewhere (here: Fedora's path) the launcher serves the
-    /// system's bundle there, so HTTPS verifies against the system's CAs.
+    /// at /usr/lib/ssl/cert.pem; elsewhere the launcher serves the system's bundle there,
+    /// following the distribution's links to it, so HTTPS verifies against the system's CAs.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs the openssl tool"))
     func httpsTrustsTheSystemCertificateBundleWhereverItLives() throws {
         let fixture = try Fixture()
@@ -231,9 +242,13 @@ struct SelfContainedTests {
         let untrusted = try root.run([command])[0]
         #expect(untrusted.status == 1 && untrusted.stdout == "UNABLE_TO_VERIFY_LEAF_SIGNATURE\n", "\(untrusted)")
 
-        try root.place(pki.authority, at: "/etc/pki/tls/certs/ca-bundle.crt")
-        let trusted = try root.run([command])[0]
-        #expect(trusted.status == 0 && trusted.stdout == "secure\n" && trusted.stderr == "", "\(trusted)")
+        for layout in Self.certificateLayouts {
+            for top in ["/etc", "/var"] { try? FileManager.default.removeItem(atPath: root.path + top) }
+            try root.place(pki.authority, at: layout.file)
+            for link in layout.links { try root.link(link.path, to: link.target) }
+            let trusted = try root.run([command])[0]
+            #expect(trusted.status == 0 && trusted.stdout == "secure\n" && trusted.stderr == "", "\(layout.name): \(trusted)")
+        }
 
         // SSL_CERT_FILE still wins, as with node.
         var elsewhere = command
@@ -452,6 +467,14 @@ final class Chroot {
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         try text.write(toFile: target, atomically: true, encoding: .utf8)
+    }
+
+    /// Makes a symbolic link inside the root (`path` absolute inside it).
+    func link(_ path: String, to target: String) throws {
+        let link = self.path + path
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
     }
 
     func runtimeDirectories() throws -> [String] {

@@ -13,6 +13,10 @@ int launcher_open_self(void);
 int launcher_argc(void);
 char **launcher_argv(void);
 
+/// 1 when the kernel started this process with more privileges than its caller has
+/// (setuid, setgid, file capabilities: AT_SECURE in the auxiliary vector).
+int launcher_secure_start(void);
+
 /// An anonymous in-memory file (memfd) for loading a library when no cache directory
 /// is writable. Returns -1 on failure.
 int launcher_memfd(const char *name);
@@ -37,6 +41,11 @@ int launcher_call_embed(void *entry, const bundle_embed_options *options);
 /// (the table is read without locks afterwards). Returns 0, or -1 when the table is
 /// full or out of memory. `data` must stay valid for the life of the process.
 int launcher_serve_file(const char *virtual_path, const char *real_path);
+/// Like launcher_serve_file, for a file of the system (its CA bundle) rather than of the
+/// runtime cache: the real path is opened following links, as distributions make it one
+/// (Fedora's /etc/pki/tls/certs/ca-bundle.crt, Arch's ca-certificates.crt), where a
+/// cache file is opened with O_NOFOLLOW (a link there is not ours).
+int launcher_serve_system_file(const char *virtual_path, const char *real_path);
 int launcher_serve_memory(const char *virtual_path, const void *data, size_t length);
 
 /// Opens a file with the C library's open, bypassing the table (for tests).
@@ -60,6 +69,13 @@ int launcher_real_open(const char *path, int flags);
 /// when out of memory.
 int launcher_native_library(const char *name, const char *real_path, const void *data, size_t length);
 int launcher_native_addon(const char *virtual_path, const char *real_path, const void *data, size_t length);
+
+/// Takes OPENSSL_CONF, OPENSSL_ENGINES and OPENSSL_MODULES out of the environment
+/// until node runs its main environment (the launcher's node::LoadEnvironment puts them
+/// back), so OpenSSL's configuration at node's start loads no code the environment
+/// names ("Variables hidden while node starts" in support.c). Call before libnode is
+/// loaded. Returns 0, or -1 when out of memory.
+int launcher_hide_startup_environment(void);
 
 /// Startup snapshot (see "Startup snapshot" in embed.cc). The launcher exports
 /// node::LoadEnvironment under its C++ name; the next call after an override is
