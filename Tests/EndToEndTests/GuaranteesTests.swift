@@ -75,7 +75,7 @@ import Testing
         // inspect and extract read the output as it streams by, too.
         let inspectSmall = try measure(Tools.bundle, ["inspect", small.output]).peak
         let inspected = try measure(Tools.bundle, ["inspect", large.output])
-        #expect(inspected.output.contains("\(size)  media/big.bin"), "\(inspected.output)")
+        #expect(inspected.output.contains("\(size)  package   media/big.bin"), "\(inspected.output)")
         let extracted = try fixture.scratchDirectory("extracted")
         let extractPeak = try measure(Tools.bundle, ["extract", large.output, "-o", extracted]).peak
         #expect(FileManager.default.contentsEqual(atPath: extracted + "/media/big.bin", andPath: big))

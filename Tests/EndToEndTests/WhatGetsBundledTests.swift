@@ -6,7 +6,8 @@ import Testing
 /// the output itself with `bundle extract`.
 @Suite struct WhatGetsBundledTests {
     /// Bundles (system runtime: small and quick) and returns the result and the files the
-    /// output holds, as `bundle extract` writes them back.
+    /// output holds, as `bundle extract` writes them back, relative to the fixture (also
+    /// where the virtual root keeps the app folder's name).
     func bundleAndExtract(_ fixture: Fixture, _ arguments: [String] = ["app.js"]) throws -> (result: Outcome, files: [String]) {
         let output = try fixture.scratchDirectory("output") + "/app"
         let result = try run(Tools.bundle, arguments + ["-o", output, "--runtime", "system"], in: fixture.directory, environment: environment)
@@ -18,7 +19,8 @@ import Testing
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: extracted + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
-        return (result, files.sorted())
+        let folder = (fixture.directory as NSString).lastPathComponent + "/"
+        return (result, files.map { $0.hasPrefix(folder) ? String($0.dropFirst(folder.count)) : $0 }.sorted())
     }
 
     /// This machine's NODE_EXTRA_CA_CERTS names a missing file; nothing here needs it.
@@ -138,11 +140,11 @@ import Testing
         let dryRun = try run(Tools.bundle, ["app.js", "-o", "out", "--include", "extra/*", "--dry-run"], in: fixture.directory, environment: environment)
         #expect(dryRun.status == 0, "\(dryRun)")
         #expect(dryRun.stdout == """
-                     2  included  extra/notes.txt
-                    17  reached   app.js
-                     0  reached   lib.js
-                    18  reached   package.json
-                     8  package   public/site.css
+                      17  reached   app.js
+                       2  included  extra/notes.txt
+                       0  reached   lib.js
+                      18  reached   package.json
+                       8  package   public/site.css
 
             """, "\(dryRun)")
         #expect(dryRun.stderr.contains("left out .env: an environment file (.env*); to ship it: --include '.env'"), "\(dryRun)")
