@@ -39,19 +39,6 @@ public enum FileReason: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// A file of the developer's folders that was left out though the publish rules keep it.
-public struct LeftOutFile: Equatable, Sendable {
-    public var path: String
-    public var kind: SensitiveFile
-    public var size: Int
-
-    /// The `--include` that would ship it, for a bundle run in `base`.
-    public func includeOption(from base: String) -> String {
-        guard Path.isInside(path, base), path != base else { return "--include naming it, run from a folder that holds it" }
-        return "--include '\(Path.relative(path, to: base))'"
-    }
-}
-
 /// Walks the module graph from the entry: every literal `require`/`import` is followed.
 /// Because code also loads files it names at run time (non-literal requires, assets read
 /// through fs), every package that is used is included whole (without its nested
@@ -63,11 +50,6 @@ public struct LeftOutFile: Equatable, Sendable {
 /// makes its folder the app's only when the entry is its main or bin or lies directly in
 /// it: a stray one in $HOME must not take in the whole home folder.
 public struct AppCollector {
-    /// Above either, the files the app's own folder adds beyond what the code reaches get
-    /// a warning: more likely a folder that is not the app's than an app's assets.
-    static let ownFolderWarningCount = 1000
-    static let ownFolderWarningBytes = 50_000_000
-
     let fs: FileSystem
     let resolver: ModuleResolver
     let canonical: (String) -> String
@@ -99,12 +81,9 @@ public struct AppCollector {
         var ownFolder: String?
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
             state.add(scope.directory + "/package.json", scan: false, reason: .reached)
-            if Path.dirname(entry) == scope.directory || mainAndBin(of: scope.directory).contains(entry) {
+            if isOwnFolder(scope.directory, of: entry, &state) {
                 addDeveloperFolder(scope.directory, &state)
                 ownFolder = scope.directory
-            } else {
-                state.diagnostics.append(Diagnostic(file: scope.directory + "/package.json", line: 1, message:
-                    "its folder is not taken as the app's: the entry is not its main or bin and not directly in it, so only files the code reaches are bundled (add others with --include)"))
             }
         }
         while let file = state.queue.popLast() {
@@ -138,7 +117,7 @@ public struct AppCollector {
         return app
     }
 
-    private struct State {
+    struct State {
         /// Every file to bundle and why.
         var reasons: [String: FileReason] = [:]
         var scanned: Set<String> = []
@@ -190,80 +169,6 @@ public struct AppCollector {
                 }
             }
         }
-    }
-
-    /// A package inside node_modules that npm did not unpack from a registry tarball, so
-    /// npm's publish rules never ran over it: its real path lies outside every
-    /// node_modules folder (`npm link`, workspaces, `file:` folders, yarn/pnpm `link:`:
-    /// all symlinks to the developer's folder; pnpm's own links stay inside
-    /// node_modules/.pnpm), or it holds a `.git` (a checkout; npm never publishes one).
-    func isLocalPackage(_ directory: String) -> Bool {
-        !canonical(directory).contains("/node_modules/") || fs.kind(of: directory + "/.git") != nil
-    }
-
-    /// Adds what a developer's folder publishes (`PublishRules`), minus secrets and
-    /// executables that no `files` entry names.
-    private func addDeveloperFolder(_ directory: String, _ state: inout State) {
-        let rules = PublishRules(fs: fs, canonical: canonical)
-        let selection = rules.select(directory, alwaysIncluded: mainAndBin(of: directory), special: { state.skipSpecial($0) })
-        for file in selection.published {
-            if selection.decisions[file]?.namedByFilesEntry != true, let kind = SensitiveFile.classify(file, fs: fs) {
-                state.leaveOut(file, kind, size: fs.size(of: file) ?? 0)
-            } else {
-                state.add(file, scan: false, reason: .package)
-            }
-        }
-        state.developerFolders.append((directory, selection))
-    }
-
-    /// The files a package's `main` and `bin` name.
-    private func mainAndBin(of directory: String) -> Set<String> {
-        guard let json = resolver.packageJSON(directory) else { return [] }
-        var targets: [String] = []
-        if let main = json["main"] as? String { targets.append(main) }
-        if let bin = json["bin"] as? String { targets.append(bin) }
-        if let bins = json["bin"] as? [String: Any] { targets += bins.values.compactMap { $0 as? String } }
-        return Set(targets.compactMap { resolver.resolvePath(Path.join(directory, $0)) })
-    }
-
-    /// What the code reaches is bundled whatever the rules say, but the developer hears
-    /// when a rule would leave it out (once per rule), or when it looks like a secret.
-    private func checkReachedFiles(_ state: inout State) {
-        var droppedBy: [String: [String]] = [:]
-        for (file, reason) in state.reasons.sorted(by: { $0.key < $1.key }) where reason == .reached || reason == .asset {
-            guard let folder = state.developerFolders.first(where: { Self.belongs(file, to: $0.directory) }) else {
-                if Self.packageDirectory(of: file) == nil { warnIfSecret(file, &state) }
-                continue
-            }
-            if let decision = folder.selection.decision(for: file), !decision.published {
-                droppedBy[decision.origin ?? PublishRules.neverPublishedOrigin, default: []].append(file)
-            }
-            warnIfSecret(file, &state)
-        }
-        for (origin, files) in droppedBy.sorted(by: { $0.key < $1.key }) {
-            let others = files.count > 1 ? " (and \(files.count - 1) more the code reaches)" : ""
-            state.diagnostics.append(Diagnostic(file: files[0], line: 1, message:
-                "bundled because the code reaches it, though \(origin) leaves it out\(others); the app would break without it"))
-        }
-    }
-
-    private func warnIfSecret(_ file: String, _ state: inout State) {
-        guard case .secret(let kind)? = SensitiveFile.classify(file, fs: fs) else { return }
-        state.diagnostics.append(Diagnostic(file: file, line: 1, message:
-            "looks like \(kind) but the code reaches it, so it is bundled: anyone who has the executable can read it"))
-    }
-
-    /// Whether `file` is a file of the package folder `directory` itself, not of a package below it.
-    private static func belongs(_ file: String, to directory: String) -> Bool {
-        Path.isInside(file, directory) && !Path.relative(file, to: directory).split(separator: "/").contains("node_modules")
-    }
-
-    private func checkOwnFolderSize(_ directory: String, _ state: inout State) {
-        let added = state.reasons.filter { $0.value == .package && Self.belongs($0.key, to: directory) }.keys
-        let bytes = added.reduce(0) { $0 + (fs.size(of: $1) ?? 0) }
-        guard added.count > Self.ownFolderWarningCount || bytes > Self.ownFolderWarningBytes else { return }
-        state.diagnostics.append(Diagnostic(file: directory + "/package.json", line: 1, message:
-            "its folder adds \(added.count) files (\(ByteCount.text(bytes))) the code does not reach; if they are not the app's, limit them with a \"files\" list or .npmignore (bundle --dry-run lists them)"))
     }
 
     private func checkPackageJSON(in directory: String, _ state: inout State) {
