@@ -258,7 +258,7 @@ struct IgnoreRule {
     }
 
     static let dotFolders = IgnoreRule(effect: .exclude, glob: try! Glob(".*"), anchored: false, directoryOnly: true, base: "",
-                                       origin: "a dot-folder")
+                                       origin: "the rule for dot-folders")
 
     /// `path` is relative to the package folder.
     func matches(_ path: String, isFolder: Bool) -> Bool {

@@ -20,6 +20,11 @@ public enum SensitiveFile: Equatable, Sendable, CustomStringConvertible {
     /// What `path` is, or nil for an ordinary file. Reads at most the first 4 KB, and
     /// a `.pem` file's text (to tell a private key from a certificate).
     static func classify(_ path: String, fs: FileSystem) -> SensitiveFile? {
+        secret(path, fs: fs) ?? head(of: path, fs: fs).flatMap { executableKind($0, name: Path.basename(path)) }.map(SensitiveFile.executable)
+    }
+
+    /// The kind of secret `path` is, by its name (and a `.pem` file's text), else nil.
+    static func secret(_ path: String, fs: FileSystem) -> SensitiveFile? {
         let name = Path.basename(path)
         if name.hasPrefix(".env") { return .secret("an environment file (.env*)") }
         switch name {
@@ -37,7 +42,7 @@ public enum SensitiveFile: Equatable, Sendable, CustomStringConvertible {
            let text = try? fs.contents(of: path), String(decoding: text, as: UTF8.self).contains("PRIVATE KEY-----") {
             return .secret("a private key (*.pem)")
         }
-        return head(of: path, fs: fs).flatMap { executableKind($0, name: name) }.map(SensitiveFile.executable)
+        return nil
     }
 
     /// ELF files other than shared objects named as addons or libraries (`.node`, `.so`,

@@ -85,6 +85,17 @@ import Testing
             "bundled because the code reaches it, though .gitignore:1 'generated/' leaves it out (and 1 more the code reaches); the app would break without it")])
     }
 
+    @Test func aReachedFileInADotFolderIsKeptWithAWarningAndTheRestOfItStaysOut() throws {
+        let fs = InMemoryFileSystem([
+            "/a/package.json": "{}", "/a/app.js": "require('./.config/settings')", "/a/.config/settings.js": "", "/a/.config/cache.db": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == ["/a/.config/settings.js", "/a/app.js", "/a/package.json"])
+        #expect(app.diagnostics.map(\.message) == [
+            "bundled because the code reaches it, though the rule for dot-folders leaves it out; the app would break without it",
+        ])
+    }
+
     @Test func includedSecretsNeedAPatternThatNamesThem() throws {
         let fs = InMemoryFileSystem(["/a/app.js": "", "/a/.env": "S=1", "/a/.env.defaults": "D=1", "/a/data.txt": ""])
         let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js", including: ["/a/.env", "/a/.env.defaults", "/a/data.txt"],
