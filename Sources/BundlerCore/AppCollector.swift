@@ -15,15 +15,43 @@ public struct CollectedApp: Equatable, Sendable {
     public var reachedCommonJS: Set<String> = []
     /// Of those, the ones that may call `import()` (`DependencyScanner.analyze`).
     public var dynamicImporters: Set<String> = []
+    /// Why each file of `files` is bundled.
+    public var reasons: [String: FileReason] = [:]
+    /// Secrets and executables of the developer's folders that were not bundled, by path.
+    public var leftOut: [LeftOutFile] = []
+}
+
+/// Why a file is bundled (shown by `bundle inspect` and `--dry-run`).
+public enum FileReason: String, Codable, Sendable, CaseIterable {
+    /// The entry, or required or imported by a literal specifier; also a package.json
+    /// node's loader reads (its `type`, `imports`).
+    case reached
+    /// Named by the code in a way found at bundle time, other than require or import.
+    case asset
+    /// Matched by `--include`.
+    case included
+    /// Part of a package: a used package whole, or a file the app's own folder (or a local
+    /// package) publishes by npm's rules (`PublishRules`).
+    case package
+
+    /// When a file is in for two reasons, the first of `allCases` is shown.
+    func outranks(_ other: FileReason) -> Bool {
+        Self.allCases.firstIndex(of: self)! < Self.allCases.firstIndex(of: other)!
+    }
 }
 
 /// Walks the module graph from the entry: every literal `require`/`import` is followed.
 /// Because code also loads files it names at run time (non-literal requires, assets read
 /// through fs), every package that is used is included whole (without its nested
-/// node_modules), together with the packages its package.json depends on; so is the
-/// app's own package directory when the entry has one, with every package in its
-/// `dependencies` and `optionalDependencies`. Files its code reads through fs at paths
-/// built from its own location (`DependencyScanner.AssetRead`) are included too.
+/// node_modules), together with the packages its package.json depends on; so are the
+/// packages in the app's own `dependencies` and `optionalDependencies`, and files its
+/// code reads through fs at paths built from its own location (`DependencyScanner.AssetRead`).
+/// Of the folders a developer owns — the app's own package folder, and local packages npm
+/// did not install from a registry (`isLocalPackage`) — only what npm would publish goes in
+/// (`PublishRules`), never secrets or stray executables (`SensitiveFile`) unless the code
+/// reaches them or they are named explicitly. The nearest package.json above the entry
+/// makes its folder the app's only when the entry is its main or bin or lies directly in
+/// it: a stray one in $HOME must not take in the whole home folder.
 public struct AppCollector {
     let fs: FileSystem
     let resolver: ModuleResolver
@@ -38,20 +66,31 @@ public struct AppCollector {
         self.currentDirectory = currentDirectory
     }
 
-    /// `extra` files (from --include) are added and followed like the entry.
-    public func collect(entry: String, including extra: [String] = []) throws -> CollectedApp {
+    /// `extra` files (from --include) are added and followed like the entry; those that are
+    /// secrets or executables only when also in `named` (the pattern named them explicitly).
+    public func collect(entry: String, including extra: [String] = [], named: Set<String> = []) throws -> CollectedApp {
         var state = State()
-        state.add(entry, scan: true)
-        for file in extra { state.add(file, scan: true) }
+        state.add(entry, scan: true, reason: .reached)
+        for file in extra {
+            if !named.contains(file), let kind = SensitiveFile.classify(file, fs: fs) {
+                state.leaveOut(file, kind, size: fs.size(of: file) ?? 0)
+            } else {
+                state.add(file, scan: true, reason: .included)
+            }
+        }
         var directory = Path.dirname(entry)
         while true {  // node ignores a package.json it cannot parse; say so, with the path
             checkPackageJSON(in: directory, &state)
             if directory == "/" || resolver.packageJSON(directory) != nil { break }
             directory = Path.dirname(directory)
         }
+        var ownFolder: String?
         if let scope = resolver.packageScope(of: Path.dirname(entry)), !entry.contains("/node_modules/") {
-            for file in fs.filesBelow(scope.directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(file, scan: false) }
-            state.add(scope.directory + "/package.json", scan: false)
+            state.add(scope.directory + "/package.json", scan: false, reason: .reached)
+            if isOwnFolder(scope.directory, of: entry, &state) {
+                addDeveloperFolder(scope.directory, &state)
+                ownFolder = scope.directory
+            }
         }
         includeOwnDependencies(entry: entry, &state)
         let appFolder = appFolder(entry: entry)
@@ -69,31 +108,44 @@ public struct AppCollector {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
                 case .builtin: break
-                case .file(let path): state.add(path, scan: true)
+                case .file(let path): state.add(path, scan: true, reason: .reached)
                 case .notFound:
                     state.diagnostics.append(Diagnostic(file: file, line: reference.line,
                                                         message: unresolvedMessage(reference.specifier, from: file, esm: esm)))
                 }
             }
         }
-        let files = state.included.sorted()
-        return CollectedApp(root: Path.appRoot(files), entry: entry, files: files, diagnostics: state.diagnostics,
-                            reachedCommonJS: state.reachedCommonJS.intersection(files),
-                            dynamicImporters: state.dynamicImporters.intersection(files))
+        checkReachedFiles(&state)
+        if let ownFolder { checkOwnFolderSize(ownFolder, &state) }
+        let files = state.reasons.keys.sorted()
+        var app = CollectedApp(root: Path.appRoot(files), entry: entry, files: files, diagnostics: state.diagnostics,
+                               reachedCommonJS: state.reachedCommonJS.intersection(files),
+                               dynamicImporters: state.dynamicImporters.intersection(files))
+        app.reasons = state.reasons
+        app.leftOut = state.leftOut.values.filter { state.reasons[$0.path] == nil }.sorted { $0.path < $1.path }
+        return app
     }
 
-    private struct State {
-        var included: Set<String> = []
+    struct State {
+        /// Every file to bundle and why.
+        var reasons: [String: FileReason] = [:]
         var scanned: Set<String> = []
         var queue: [String] = []
         var packages: Set<String> = []
         var diagnostics: [Diagnostic] = []
         var reachedCommonJS: Set<String> = []
         var dynamicImporters: Set<String> = []
+        var leftOut: [String: LeftOutFile] = [:]
+        /// The developer's folders and what the publish rules chose in each.
+        var developerFolders: [(directory: String, selection: PublishRules.Selection)] = []
 
-        mutating func add(_ file: String, scan: Bool) {
-            included.insert(file)
+        mutating func add(_ file: String, scan: Bool, reason: FileReason) {
+            if let known = reasons[file], !reason.outranks(known) {} else { reasons[file] = reason }
             if scan, scanned.insert(file).inserted { queue.append(file) }
+        }
+
+        mutating func leaveOut(_ file: String, _ kind: SensitiveFile, size: Int) {
+            leftOut[file] = LeftOutFile(path: file, kind: kind, size: size)
         }
 
         mutating func skipSpecial(_ file: String) {
@@ -101,10 +153,17 @@ public struct AppCollector {
         }
     }
 
-    /// Includes the whole package a file belongs to, and its declared dependencies.
+    /// Includes the package a file belongs to — whole, or what it publishes when it is a
+    /// local package — and its declared dependencies.
     private func includePackage(containing file: String, _ state: inout State) {
         guard let directory = Self.packageDirectory(of: file), state.packages.insert(directory).inserted else { return }
-        for path in fs.filesBelow(directory, canonical: canonical, special: { state.skipSpecial($0) }) { state.add(path, scan: false) }
+        if isLocalPackage(directory) {
+            addDeveloperFolder(directory, &state)
+        } else {
+            for path in fs.filesBelow(directory, canonical: canonical, special: { state.skipSpecial($0) }) {
+                state.add(path, scan: false, reason: .package)
+            }
+        }
         checkPackageJSON(in: directory, &state)
         includeDependencies(declaredIn: directory, fields: ["dependencies", "optionalDependencies", "peerDependencies"], &state)
     }
@@ -140,11 +199,11 @@ public struct AppCollector {
                     continue
                 }
                 if case .file(let main) = resolver.resolve(name, from: directory, esm: false) {
-                    state.add(main, scan: true)
+                    state.add(main, scan: true, reason: .package)
                 } else if case .file(let main) = resolver.resolve(name, from: directory, esm: true) {
-                    state.add(main, scan: true)
+                    state.add(main, scan: true, reason: .package)
                 } else {
-                    state.add(dependency + "/package.json", scan: true)
+                    state.add(dependency + "/package.json", scan: true, reason: .package)
                 }
             }
         }
@@ -188,7 +247,7 @@ public struct AppCollector {
             return
         }
         switch fs.kind(of: target) {
-        case .file: state.add(target, scan: false)
+        case .file: state.add(target, scan: false, reason: .asset)
         case .directory where Path.isInside(target, Self.packageDirectory(of: file) ?? appFolder):
             let found = fs.filesBelow(target, canonical: canonical, special: { state.skipSpecial($0) })
             guard found.count <= Self.directoryReadLimit || !ownFile else {
@@ -196,7 +255,7 @@ public struct AppCollector {
                      "so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
                 return
             }
-            for path in found { state.add(path, scan: false) }
+            for path in found { state.add(path, scan: false, reason: .asset) }
         case .directory:
             warn("reads the directory \(displayed(target)), outside the app's folder, so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
         case .special: state.skipSpecial(target)

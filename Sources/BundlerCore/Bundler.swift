@@ -77,6 +77,22 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     public var runtime: RuntimeMode?
     public var nodeOptions: [String]?
     public var allowNodeOptions: Bool?
+    /// Why files are in (`FileReason` raw value → paths relative to the virtual root,
+    /// sorted); files not listed are `package`. Nil in outputs made before it was recorded.
+    public var reasons: [String: [String]]?
+
+    /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
+    /// listed are `package`.
+    public var reasonsByPath: [String: FileReason]? {
+        reasons.map { reasons in
+            var byPath: [String: FileReason] = [:]
+            for (name, paths) in reasons {
+                guard let reason = FileReason(rawValue: name) else { continue }
+                for path in paths { byPath[path] = reason }
+            }
+            return byPath
+        }
+    }
 }
 
 public struct Bundler {
@@ -117,18 +133,7 @@ public struct Bundler {
         let (entry, defaultName) = try resolveEntry(Self.absolute(request.entry))
         let output = Self.absolute(request.output ?? defaultName)
         try checkOutput(output, force: request.force)
-
-        let base = FileManager.default.currentDirectoryPath
-        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: base)
-        var app = try collector.collect(entry: entry, including: try matchingFiles(includes, under: base))
-        app.files.removeAll { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: base)) } }
-        // An output inside the app's folder is either a previous build (left out) or
-        // one of the app's own files (never overwritten, even with --force).
-        let outputIdentity = Self.canonical(output)
-        if let clash = app.files.first(where: { Self.canonical($0) == outputIdentity }) {
-            guard OutputWriter.isBundledApp(output) else { throw BundleError.outputIsInput(output) }
-            app.files.removeAll { $0 == clash }
-        }
+        var app = try collect(entry: entry, includes: includes, excludes: excludes, output: output)
 
         var entries = try fileEntries(&app)
         let fileSizes = entries.map { ($0.path, $0.size) }
@@ -164,8 +169,9 @@ public struct Bundler {
             }
         }
 
-        let metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
+        var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
+        metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var flags: Trailer.Flags = runtime.selfContained ? .selfContained : []
@@ -199,6 +205,53 @@ public struct Bundler {
                                   codeCacheNotes: compiledOutcome?.skipped ?? [])
         result.portableSize = stage.count + baseLibraries.count + record.count
         return result
+    }
+
+    /// The files a bundle of `request` would hold, and why, found without writing anything
+    /// (`--dry-run`). Sizes are the files' on disk.
+    public func plan(_ request: BundleRequest) throws -> CollectedApp {
+        let includes = try request.includes.map(Glob.init)
+        let excludes = try request.excludes.map(Glob.init)
+        let (entry, defaultName) = try resolveEntry(Self.absolute(request.entry))
+        return try collect(entry: entry, includes: includes, excludes: excludes, output: Self.absolute(request.output ?? defaultName))
+    }
+
+    /// The app's files from its entry and the options, with a warning for each executable
+    /// left out. `output`: the file to write, which a previous build in the app's folder
+    /// is (left out silently: it is being replaced).
+    private func collect(entry: String, includes: [Glob], excludes: [Glob], output: String) throws -> CollectedApp {
+        let base = FileManager.default.currentDirectoryPath
+        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: base)
+        let included = try matchingFiles(includes, under: base)
+        var app = try collector.collect(entry: entry, including: included.files, named: included.named)
+        let excluded = Set(app.files.filter { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: base)) } })
+        app.files.removeAll { excluded.contains($0) }
+        for file in excluded { app.reasons[file] = nil }
+        // An output inside the app's folder is either a previous build (left out) or
+        // one of the app's own files (never overwritten, even with --force).
+        let outputIdentity = Self.canonical(output)
+        if let clash = app.files.first(where: { Self.canonical($0) == outputIdentity }) {
+            guard OutputWriter.isBundledApp(output) else { throw BundleError.outputIsInput(output) }
+            app.files.removeAll { $0 == clash }
+            app.reasons[clash] = nil
+        }
+        app.leftOut.removeAll { Self.canonical($0.path) == outputIdentity }
+        for file in app.leftOut {
+            guard case .executable(let kind) = file.kind else { continue }
+            app.diagnostics.append(Diagnostic(file: file.path, line: 1, message:
+                "left out: \(kind) of \(ByteCount.text(file.size)), not code the app loads; to ship it: \(file.includeOption(from: base))"))
+        }
+        return app
+    }
+
+    /// The non-`package` reasons of the files written, for the archive's metadata.
+    private static func recordedReasons(_ app: CollectedApp, written: Set<String>) -> [String: [String]] {
+        var reasons: [String: [String]] = [:]
+        for (file, reason) in app.reasons where reason != .package {
+            let relative = Path.relative(file, to: app.root)
+            if written.contains(relative) { reasons[reason.rawValue, default: []].append(relative) }
+        }
+        return reasons.mapValues { $0.sorted() }
     }
 
     /// The app's files as archive entries, paths relative to the app's root. Code
@@ -278,16 +331,20 @@ public struct Bundler {
         }
     }
 
-    private func matchingFiles(_ globs: [Glob], under base: String) throws -> [String] {
+    /// The files `--include` patterns match, and those of them a pattern names explicitly
+    /// (`Glob.namesFilesExplicitly`: enough to ship a secret or an executable).
+    private func matchingFiles(_ globs: [Glob], under base: String) throws -> (files: [String], named: Set<String>) {
         var files: [String] = []
+        var named: Set<String> = []
         for glob in globs {
             let start = glob.literalPrefix.isEmpty ? base : Path.join(base, glob.literalPrefix)
             let candidates = fs.kind(of: start) == .file ? [start] : fs.filesBelow(start, canonical: Self.canonical, packages: true)
             let matched = candidates.filter { glob.matches(Path.relative($0, to: base)) }
             guard !matched.isEmpty else { throw BundleError.includeMatchedNothing(glob.pattern) }
             files += matched
+            if glob.namesFilesExplicitly { named.formUnion(matched) }
         }
-        return files
+        return (files, named)
     }
 
     private func checkOutput(_ output: String, force: Bool) throws {

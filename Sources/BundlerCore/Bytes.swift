@@ -11,3 +11,14 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 }
+
+/// Sizes as people read them, in decimal units (`34.8 MB`): the CLI's summary and warnings.
+public enum ByteCount {
+    public static func text(_ bytes: Int) -> String {
+        switch bytes {
+        case ..<1000: return "\(bytes) B"
+        case ..<1_000_000: return String(format: "%.1f kB", Double(bytes) / 1000)
+        default: return String(format: "%.1f MB", Double(bytes) / 1_000_000)
+        }
+    }
+}

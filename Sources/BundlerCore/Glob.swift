@@ -2,7 +2,8 @@ import Foundation
 
 /// A shell-style pattern over '/'-separated relative paths: `*` and `?` stay within one
 /// path part, `**` crosses parts (`assets/**` is everything below assets), `[abc]` is a
-/// class. Used by `--include` and `--exclude`.
+/// class (`[!abc]` its complement). Used by `--include`, `--exclude` and the ignore
+/// patterns of `PublishRules`.
 public struct Glob: Sendable {
     public let pattern: String
     private let regex: NSRegularExpression
@@ -25,7 +26,10 @@ public struct Glob: Sendable {
             case "?": expression += "[^/]"
             case "[":
                 guard let close = characters.firstIndex(of: "]") else { throw BundleError.invalidGlob(pattern) }
-                expression += "[" + characters[..<close].map { $0 == "\\" ? "\\\\" : String($0) }.joined() + "]"
+                var members = characters[..<close]
+                let complement = members.first == "!"
+                if complement { members = members.dropFirst() }
+                expression += (complement ? "[^" : "[") + members.map { $0 == "\\" ? "\\\\" : String($0) }.joined() + "]"
                 characters = characters[characters.index(after: close)...]
             default: expression += NSRegularExpression.escapedPattern(for: String(character))
             }
@@ -39,6 +43,14 @@ public struct Glob: Sendable {
 
     public func matches(_ relativePath: String) -> Bool {
         regex.firstMatch(in: relativePath, range: NSRange(relativePath.startIndex..., in: relativePath)) != nil
+    }
+
+    /// Whether the pattern names files rather than a kind of file: its last part starts
+    /// with a literal character (`.env`, `.env.*`, `keys/server.pem`, but not `*`, `**`,
+    /// `*.pem` or `config/*`). Secrets and executables are bundled only when named so.
+    public var namesFilesExplicitly: Bool {
+        guard let last = pattern.split(separator: "/").last, let first = last.first else { return false }
+        return !"*?[".contains(first)
     }
 
     /// The directory below which matches can lie: the pattern's parts before the first

@@ -10,12 +10,12 @@ enum InterruptCleanup {
     nonisolated(unsafe) private static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
         slots.initialize(repeating: nil, count: capacity)
-        // A parent may hand its signal mask down by accident (a test runner's threads
-        // block these); node unblocks them too.
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
+        // The handler reads `slots`: run on this thread before this initializer returned,
+        // it would wait for the initializer forever. So the signals stay blocked here
+        // until `slots` exists (`installedSlots` unblocks them).
+        var handled = handledSignals
+        pthread_sigmask(SIG_BLOCK, &handled, nil)
         for signal in [SIGINT, SIGTERM, SIGHUP] {
-            sigaddset(&unblocked, signal)
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
                 // Files first, then directories (emptied by then), whatever the order of
@@ -32,9 +32,27 @@ enum InterruptCleanup {
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, nil)
         }
-        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         return slots
     }()
+    private static var handledSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, signal) }
+        return set
+    }
+    /// A parent may hand its signal mask down by accident (a test runner's threads block
+    /// these), and `slots` blocks them while it is made; node unblocks them too. A signal
+    /// that was pending meanwhile is handled now, with `slots` there.
+    private static let unblocked: Void = {
+        var handled = handledSignals
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+    }()
+
+    private static func installedSlots() -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let made = slots
+        _ = unblocked
+        return made
+    }
     private static let lock = NSLock()
 
     /// Creates a new file (opened for writing, mode 0600) or directory (mode 0700) named
@@ -66,6 +84,7 @@ enum InterruptCleanup {
     /// Registers `path`; the returned slot unregisters it. Nil when every slot is taken
     /// (then the file is simply not cleaned up).
     static func register(_ path: String) -> Int? {
+        let slots = installedSlots()
         lock.lock()
         defer { lock.unlock() }
         guard let index = (0..<capacity).first(where: { slots[$0] == nil }) else { return nil }

@@ -46,6 +46,9 @@ struct Build: ParsableCommand {
     @Flag(name: .shortAndLong, help: "List every bundled file.")
     var verbose = false
 
+    @Flag(help: "Print the files that would be bundled, their sizes and why each is in, and write nothing.")
+    var dryRun = false
+
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if portable == true && runtime == .system { throw ValidationError("--portable needs --runtime bundled") }
@@ -58,9 +61,20 @@ struct Build: ParsableCommand {
             let bundler = Bundler(toolkit: toolkit, progress: { message in
                 if !quiet { Terminal.progress(message) }
             })
-            let result = try bundler.bundle(BundleRequest(
+            let request = BundleRequest(
                 entry: entry, output: output, runtime: runtime, force: force, nodeOptions: nodeOptions,
-                allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes, portable: portable ?? true))
+                allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes, portable: portable ?? true)
+            if dryRun {
+                let app = try bundler.plan(request)
+                for diagnostic in app.diagnostics { Terminal.warning(diagnostic.description) }
+                for file in app.files {
+                    let size = LocalFileSystem().size(of: file) ?? 0
+                    Swift.print(FileLine(size: size, reason: app.reasons[file], path: shownPath(file, from: app.root)).text)
+                }
+                if !quiet { LeftOutSummary(app: app).print() }
+                return
+            }
+            let result = try bundler.bundle(request)
             for diagnostic in result.app.diagnostics { Terminal.warning(diagnostic.description) }
             if !quiet {
                 Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil).print()
@@ -98,7 +112,36 @@ struct Summary {
                     : "  no V8 code cache: no node \(Versions.node) on PATH or in /usr/bin to make it"))
             for note in result.codeCacheNotes { Terminal.line("    \(note)") }
         }
+        LeftOutSummary(app: result.app).print()
         let warnings = result.app.diagnostics.count
         Terminal.line("  done in \(String(format: "%.2f", elapsed)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
     }
+}
+
+/// The secrets a bundle left out, each with the option that would ship it (executables
+/// left out are warnings already).
+struct LeftOutSummary {
+    let app: CollectedApp
+
+    func print() {
+        let base = FileManager.default.currentDirectoryPath
+        for file in app.leftOut {
+            guard case .secret(let kind) = file.kind else { continue }
+            Terminal.line("  left out \(shownPath(file.path, from: base)): \(kind); to ship it: \(file.includeOption(from: base))")
+        }
+    }
+}
+
+/// One line of a file list (`inspect`, `--dry-run`): size, why it is in, path.
+struct FileLine {
+    let size: Int
+    let reason: FileReason?
+    let path: String
+
+    var text: String { "  \(String(size).leftPadded(10))  \((reason?.rawValue ?? "").padding(toLength: 8, withPad: " ", startingAt: 0))  \(path)" }
+}
+
+/// A path as the user reads it: relative to `base` when inside it.
+func shownPath(_ path: String, from base: String) -> String {
+    path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
 }

@@ -24,7 +24,10 @@ struct Inspect: ParsableCommand {
                 size:         \(Terminal.size(info.launcherSize + info.runtimeSize + info.appSize)) (launcher \(Terminal.size(info.launcherSize)), runtime \(Terminal.size(info.runtimeSize)), app \(Terminal.size(info.appSize)))
                 files:        \(info.files.count)
                 """)
-            for file in info.files { Swift.print("  \(String(file.size).leftPadded(10))  \(file.path)") }
+            let reasons = metadata.reasonsByPath
+            for file in info.files {
+                Swift.print(FileLine(size: file.size, reason: reasons.map { $0[file.path] ?? .package }, path: file.path).text)
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import BundlerCore
 import Foundation
 
 /// Everything the CLI prints goes through here: messages on stderr (stdout stays for
@@ -18,11 +19,5 @@ enum Terminal {
         colors ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
-    static func size(_ bytes: Int) -> String {
-        switch bytes {
-        case ..<1000: return "\(bytes) B"
-        case ..<1_000_000: return String(format: "%.1f kB", Double(bytes) / 1000)
-        default: return String(format: "%.1f MB", Double(bytes) / 1_000_000)
-        }
-    }
+    static func size(_ bytes: Int) -> String { ByteCount.text(bytes) }
 }

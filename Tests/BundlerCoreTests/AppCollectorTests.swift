@@ -6,7 +6,7 @@ import Testing
         let fs = InMemoryFileSystem([
             "/p/src/app.js": "require('./util'); require('used'); require('./gone')\n",
             "/p/src/util.js": "module.exports = require('../package.json').name\n",
-            "/p/package.json": #"{ "name": "p" }"#,
+            "/p/package.json": #"{ "name": "p", "main": "src/app.js" }"#,
             "/p/assets/logo.txt": "logo",
             "/p/.git/HEAD": "ref",
             "/p/node_modules/used/index.js": "require(dynamicName)\n",
@@ -40,6 +40,115 @@ import Testing
         let app = try AppCollector(fileSystem: fs).collect(entry: "/q/app.js")
         #expect(app.diagnostics.map(\.file) == ["/q/package.json", "/q/node_modules/broken/package.json"])
         #expect(app.files.contains("/q/node_modules/broken/index.js"))
+    }
+
+    /// The issue's scenario: a `files` list leaves out the secrets, tests and coverage.
+    @Test func aFilesListLeavesOutEverythingElse() throws {
+        let fs = InMemoryFileSystem([
+            "/a/package.json": #"{ "name": "a", "files": ["app.js"] }"#, "/a/app.js": "console.log(1)",
+            "/a/.env": "SECRET=hunter2", "/a/.npmrc": "//registry.npmjs.org/:_authToken=abc", "/a/.gitignore": "coverage/\n",
+            "/a/test/a.test.js": "", "/a/coverage/big.bin": String(repeating: "x", count: 1 << 20),
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == ["/a/app.js", "/a/package.json"])
+        #expect(app.diagnostics.isEmpty)
+    }
+
+    @Test func secretsThePublishRulesKeepAreLeftOutAndNamed() throws {
+        let fs = InMemoryFileSystem([
+            "/a/package.json": #"{ "name": "a" }"#, "/a/app.js": "", "/a/.env.local": "S=1", "/a/keys/id_rsa": "k", "/a/public/x.css": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == ["/a/app.js", "/a/package.json", "/a/public/x.css"])
+        #expect(app.leftOut.map(\.path) == ["/a/.env.local", "/a/keys/id_rsa"])
+        #expect(app.leftOut.first?.includeOption(from: "/a") == "--include '.env.local'")
+        #expect(app.reasons == ["/a/app.js": .reached, "/a/package.json": .reached, "/a/public/x.css": .package])
+    }
+
+    @Test func aSecretTheCodeReachesIsKeptWithAWarning() throws {
+        let fs = InMemoryFileSystem(["/a/package.json": "{}", "/a/app.js": "require('./.env.json')", "/a/.env.json": "{}"])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files.contains("/a/.env.json"))
+        #expect(app.leftOut.isEmpty)
+        #expect(app.diagnostics == [Diagnostic(file: "/a/.env.json", line: 1, message:
+            "looks like an environment file (.env*) but the code reaches it, so it is bundled: anyone who has the executable can read it")])
+    }
+
+    @Test func aReachedFileAnIgnoreRuleDropsIsKeptWithOneWarningPerRule() throws {
+        let fs = InMemoryFileSystem([
+            "/a/package.json": "{}", "/a/.gitignore": "generated/\n", "/a/app.js": "require('./generated/a'); require('./generated/b')",
+            "/a/generated/a.js": "", "/a/generated/b.js": "", "/a/generated/unused.js": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == ["/a/app.js", "/a/generated/a.js", "/a/generated/b.js", "/a/package.json"])
+        #expect(app.diagnostics == [Diagnostic(file: "/a/generated/a.js", line: 1, message:
+            "bundled because the code reaches it, though .gitignore:1 'generated/' leaves it out (and 1 more the code reaches); the app would break without it")])
+    }
+
+    @Test func aReachedFileInADotFolderIsKeptWithAWarningAndTheRestOfItStaysOut() throws {
+        let fs = InMemoryFileSystem([
+            "/a/package.json": "{}", "/a/app.js": "require('./.config/settings')", "/a/.config/settings.js": "", "/a/.config/cache.db": "",
+        ])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js")
+        #expect(app.files == ["/a/.config/settings.js", "/a/app.js", "/a/package.json"])
+        #expect(app.diagnostics.map(\.message) == [
+            "bundled because the code reaches it, though the rule for dot-folders leaves it out; the app would break without it",
+        ])
+    }
+
+    @Test func includedSecretsNeedAPatternThatNamesThem() throws {
+        let fs = InMemoryFileSystem(["/a/app.js": "", "/a/.env": "S=1", "/a/.env.defaults": "D=1", "/a/data.txt": ""])
+        let app = try AppCollector(fileSystem: fs).collect(entry: "/a/app.js", including: ["/a/.env", "/a/.env.defaults", "/a/data.txt"],
+                                                           named: ["/a/.env.defaults"])
+        #expect(app.files == ["/a/.env.defaults", "/a/app.js", "/a/data.txt"])
+        #expect(app.reasons["/a/data.txt"] == .included)
+        #expect(app.leftOut.map(\.path) == ["/a/.env"])
+    }
+
+    /// A package.json in $HOME does not make the home folder the app's.
+    @Test func aStrayPackageJSONAboveTheEntryDoesNotTakeInItsFolder() throws {
+        var files = [
+            "/home/me/package.json": #"{ "name": "stray" }"#, "/home/me/Documents/letter.txt": "dear", "/home/me/video.mp4": "…",
+            "/home/me/proj/app.js": "require('./lib')", "/home/me/proj/lib.js": "", "/home/me/proj/notes.txt": "",
+        ]
+        let stray = try AppCollector(fileSystem: InMemoryFileSystem(files)).collect(entry: "/home/me/proj/app.js")
+        #expect(stray.files == ["/home/me/package.json", "/home/me/proj/app.js", "/home/me/proj/lib.js"])
+        #expect(stray.diagnostics.map(\.file) == ["/home/me/package.json"])
+        files["/home/me/package.json"] = #"{ "name": "proj", "bin": { "proj": "proj/app.js" } }"#
+        let own = try AppCollector(fileSystem: InMemoryFileSystem(files)).collect(entry: "/home/me/proj/app.js")
+        #expect(own.files.contains("/home/me/Documents/letter.txt") && own.files.contains("/home/me/proj/notes.txt"))
+        #expect(own.diagnostics.isEmpty)
+    }
+
+    @Test func aLargeOwnFolderIsAWarning() throws {
+        var files = ["/a/package.json": "{}", "/a/app.js": ""]
+        for index in 0...AppCollector.ownFolderWarningCount { files["/a/photos/\(index).jpg"] = "" }
+        let app = try AppCollector(fileSystem: InMemoryFileSystem(files)).collect(entry: "/a/app.js")
+        #expect(app.files.count == AppCollector.ownFolderWarningCount + 3)
+        #expect(app.diagnostics.map(\.message) == [
+            "its folder adds \(AppCollector.ownFolderWarningCount + 1) files (0 B) the code does not reach; if they are not the app's, limit them with a \"files\" list or .npmignore (bundle --dry-run lists them)",
+        ])
+    }
+
+    /// Workspaces and `npm link`: node_modules/ws is a link to the developer's folder.
+    @Test func localPackagesFollowThePublishRulesAndRegistryPackagesStayWhole() throws {
+        let fs = InMemoryFileSystem([
+            "/a/app.js": "require('ws'); require('checkout'); require('registry')",
+            "/a/node_modules/ws/package.json": #"{ "name": "ws" }"#, "/a/node_modules/ws/index.js": "",
+            "/a/node_modules/ws/.env": "S=1", "/a/node_modules/ws/.gitignore": "tmp/\n", "/a/node_modules/ws/tmp/x": "",
+            "/a/node_modules/checkout/index.js": "", "/a/node_modules/checkout/.git/HEAD": "", "/a/node_modules/checkout/.npmrc": "t",
+            "/a/node_modules/registry/index.js": "", "/a/node_modules/registry/test/fixture.key": "k",
+        ])
+        let links = ["/a/node_modules/ws": "/a/packages/ws"]
+        let collector = AppCollector(fileSystem: fs, canonicalPath: { links[$0] ?? $0 })
+        #expect(collector.isLocalPackage("/a/node_modules/ws") && collector.isLocalPackage("/a/node_modules/checkout"))
+        #expect(!collector.isLocalPackage("/a/node_modules/registry"))
+        let app = try collector.collect(entry: "/a/app.js")
+        #expect(app.files == [
+            "/a/app.js", "/a/node_modules/checkout/index.js", "/a/node_modules/registry/index.js",
+            "/a/node_modules/registry/test/fixture.key", "/a/node_modules/ws/index.js", "/a/node_modules/ws/package.json",
+        ])
+        #expect(app.leftOut.map(\.path) == ["/a/node_modules/ws/.env"])
     }
 
     @Test func packageDirectoryOfAFile() {

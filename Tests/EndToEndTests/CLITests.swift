@@ -42,7 +42,7 @@ import Testing
         #expect(result.stdout.contains("entry:        /proc/self/bundle/src/app.js"))
         #expect(result.stdout.contains("node options: --max-old-space-size=64"))
         #expect(result.stdout.contains("checksums:    ok"))
-        #expect(result.stdout.contains("         2  src/data.json"))
+        #expect(result.stdout.contains("         2  reached   src/data.json"))
     }
 
     @Test func inspectAndExtractRefuseFilesThatAreNotBundles() throws {
