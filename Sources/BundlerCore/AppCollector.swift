@@ -255,7 +255,15 @@ public struct AppCollector {
                      "so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
                 return
             }
-            for path in found { state.add(path, scan: false, reason: .asset) }
+            // A listing names no file in particular: secrets and stray executables in the
+            // folder stay out (the summary names them, with the --include that ships them).
+            for path in found {
+                if let kind = SensitiveFile.classify(path, fs: fs) {
+                    state.leaveOut(path, kind, size: fs.size(of: path) ?? 0)
+                } else {
+                    state.add(path, scan: false, reason: .asset)
+                }
+            }
         case .directory:
             warn("reads the directory \(displayed(target)), outside the app's folder, so it is not bundled; add it with --include \(includeGlob(target, directory: true))")
         case .special: state.skipSpecial(target)

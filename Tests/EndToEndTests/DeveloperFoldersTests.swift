@@ -40,6 +40,18 @@ import Testing
         #expect(!result.stderr.contains("warning"), "\(result)")
     }
 
+    /// An app that lists its own folder (`readdirSync(__dirname)`) gets that folder's files
+    /// as assets, but not the secrets in it: a listing names no file in particular.
+    @Test func listingTheAppsFolderShipsNoSecrets() throws {
+        let fixture = try Fixture([
+            "app.js": "console.log(require('fs').readdirSync(__dirname).length)\n", "page.html": "<p>\n",
+            ".env": "SECRET=hunter2\n", ".npmrc": "//registry.npmjs.org/:_authToken=npm_abcdef\n",
+        ])
+        let (result, files) = try bundleAndExtract(fixture)
+        #expect(files == ["app.js", "page.html"], "\(result)")
+        #expect(result.stderr.contains("left out .env: ") && result.stderr.contains("--include '.env'"), "\(result)")
+    }
+
     @Test func secretsAreLeftOutUnlessAnIncludeNamesThem() throws {
         let fixture = try Fixture([
             "package.json": #"{ "name": "shop" }"#, "app.js": "console.log('served')\n", "public/site.css": "body {}\n",
@@ -140,11 +152,11 @@ import Testing
         let dryRun = try run(Tools.bundle, ["app.js", "-o", "out", "--include", "extra/*", "--dry-run"], in: fixture.directory, environment: environment)
         #expect(dryRun.status == 0, "\(dryRun)")
         #expect(dryRun.stdout == """
-                      17  reached   app.js
-                       2  included  extra/notes.txt
-                       0  reached   lib.js
-                      18  reached   package.json
-                       8  package   public/site.css
+                      17  reached   app/app.js
+                       2  included  app/extra/notes.txt
+                       0  reached   app/lib.js
+                      18  reached   app/package.json
+                       8  package   app/public/site.css
 
             """, "\(dryRun)")
         #expect(dryRun.stderr.contains("left out .env: an environment file (.env*); to ship it: --include '.env'"), "\(dryRun)")
