@@ -49,7 +49,7 @@ const WORKER_ENVIRONMENT_KEY = 'bundle:archive'; // see "Worker threads"
 
 if (typeof VIRTUAL_ROOT !== 'string' || !VIRTUAL_ROOT.startsWith('/')) throw new Error('bundle: the launcher named no virtual root');
 const app = parseArchive(archive);
-const vfs = createVirtualFs(archive, app.files);
+const vfs = createVirtualFs(archive, app.files, app.links);
 if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); // eslint-disable-line no-restricted-syntax
 // Before any app code: node's loaders read modules through the public `fs`, and a
 // module loaded before the patch would be read from the real disk.
@@ -179,7 +179,7 @@ function parseArchive(buffer) {
   if (!files.some((file) => file.relative === metadata.entry)) {
     throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
   }
-  return { entry: metadata.entry, files, bootstrap, codeCaches };
+  return { entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})) };
 }
 
 function parseMetadata(bytes) {
@@ -194,6 +194,13 @@ function parseMetadata(bytes) {
     throw corruptArchive('metadata names no "entry"');
   }
   checkRelativePath(metadata.entry, 'metadata "entry"');
+  const links = metadata.links ?? {};
+  if (links === null || typeof links !== 'object') throw corruptArchive('metadata "links" is not an object');
+  for (const [from, to] of Object.entries(links)) {
+    if (typeof to !== 'string') throw corruptArchive(`metadata "links" names no target for ${from}`);
+    checkRelativePath(from, 'a link in metadata "links"');
+    checkRelativePath(to, 'a link target in metadata "links"');
+  }
   return metadata;
 }
 
@@ -220,7 +227,10 @@ function corruptArchive(what) {
 
 // The archive's files as a read-only tree. Its functions take absolute, normalized
 // virtual paths; `shown` is the path as the caller wrote it, which node's errors quote.
-function createVirtualFs(buffer, files) {
+// `links` (relative link path -> relative target) are the symbolic links the module
+// graph passed through into a package store (pnpm): paths through them lead to their
+// targets, lstat and readlink show them, realpath resolves them, as on disk.
+function createVirtualFs(buffer, files, links = new Map()) {
   // Relative path ('' for the root) -> node: the files and the directories they imply.
   // Keyed by the strings parseArchive made, as this runs for every file of the app.
   const nodes = new Map([['', { kind: DIRECTORY, ino: files.length + 1 }]]);
@@ -238,8 +248,40 @@ function createVirtualFs(buffer, files) {
       nodes.set(dir, { kind: DIRECTORY, ino: files.length + nodes.size + 1 });
     }
   }
-  const nodeAt = (p) => (p === VIRTUAL_ROOT ? nodes.get('')
+  const storedAt = (p) => (p === VIRTUAL_ROOT ? nodes.get('')
     : p.startsWith(`${VIRTUAL_ROOT}/`) ? nodes.get(p.slice(VIRTUAL_ROOT.length + 1)) : undefined);
+  const relativeOf = (p) => (p === VIRTUAL_ROOT ? '' : p.slice(VIRTUAL_ROOT.length + 1));
+  // `p` with every link on its way replaced by its target; null for a loop (ELOOP).
+  const resolveLinks = (p) => {
+    if (links.size === 0 || !isVirtualPath(p)) return p;
+    let current = p;
+    for (let hops = 0; hops < 40; hops++) { // the kernel's limit
+      const relative = relativeOf(current);
+      let next = null;
+      for (const [from, to] of links) {
+        if (relative === from || relative.startsWith(`${from}/`)) {
+          next = `${VIRTUAL_ROOT}/${to}${relative.slice(from.length)}`;
+          break;
+        }
+      }
+      if (next === null) return current;
+      current = next;
+    }
+    return null;
+  };
+  const nodeAt = (p) => {
+    const stored = storedAt(p);
+    if (stored !== undefined || links.size === 0) return stored;
+    const real = resolveLinks(p);
+    return real === null || real === p ? undefined : storedAt(real);
+  };
+  // The target of the link at `p` (whose folder holds no link), as readlink gives it.
+  const linkAt = (p) => {
+    if (links.size === 0 || !isVirtualPath(p)) return undefined;
+    const parent = resolveLinks(path.dirname(p));
+    const target = parent === null ? undefined : links.get(relativeOf(`${parent}/${path.basename(p)}`));
+    return target === undefined ? undefined : path.relative(parent, `${VIRTUAL_ROOT}/${target}`);
+  };
 
   // Directory listings, built on the first readdir: most apps never list their files.
   let listings = null;
@@ -253,10 +295,16 @@ function createVirtualFs(buffer, files) {
         const name = key.slice(key.lastIndexOf('/') + 1);
         listings.get(parent).push({ name, isDirectory: node.kind === DIRECTORY });
       }
+      for (const [from, to] of links) {
+        const parent = parentKey(from);
+        if (!listings.has(parent)) listings.set(parent, []);
+        const target = nodeAt(`${VIRTUAL_ROOT}/${to}`);
+        listings.get(parent).push({ name: from.slice(from.lastIndexOf('/') + 1), isDirectory: target?.kind === DIRECTORY, isSymbolicLink: true });
+      }
       const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
       for (const listing of listings.values()) listing.sort(byName);
     }
-    return listings.get(dirPath === VIRTUAL_ROOT ? '' : dirPath.slice(VIRTUAL_ROOT.length + 1)) ?? [];
+    return listings.get(relativeOf(resolveLinks(dirPath) ?? dirPath)) ?? [];
   };
 
   // Like the kernel: ENOTDIR when the path goes through a file, else ENOENT.
@@ -337,6 +385,8 @@ function createVirtualFs(buffer, files) {
     giveBack,
     copyOut,
     stat: (p, shown = p, syscall = 'stat', bigint = false) => statsOf(lookup(p, shown, syscall), bigint),
+    linkAt,
+    realpath: (p) => resolveLinks(p) ?? p,
     statsOf,
     changeError,
     fileAt,
@@ -358,7 +408,7 @@ function createVirtualFs(buffer, files) {
         for (const entry of this.readdir(dir, relative === '' ? shown : dir)) {
           const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
           result.push({ ...entry, name, parent: relative === '' ? shown : path.join(shown, relative) });
-          if (entry.isDirectory) pending.push(name);
+          if (entry.isDirectory && !entry.isSymbolicLink) pending.push(name); // as node: links are not followed
         }
       }
       return result;
@@ -541,15 +591,22 @@ function patchFs(vfs) {
       return text;
     },
     stat: statAs('stat'),
-    lstat: statAs('lstat'), // no symlinks in the archive
+    lstat(target, args, flavour) {
+      const link = vfs.linkAt(target.path);
+      if (link === undefined) return statAs('lstat')(target, args, flavour);
+      const stats = vfs.statsOf({ kind: FILE, size: Buffer.byteLength(link), mode: 0o777, ino: 0 }, args[1]?.bigint === true);
+      stats.mode = (typeof stats.mode === 'bigint' ? BigInt(fs.constants.S_IFLNK) : fs.constants.S_IFLNK) | (typeof stats.mode === 'bigint' ? 0o777n : 0o777);
+      return stats;
+    },
     readdir(target, [, options]) {
       const { encoding, withFileTypes, recursive } = typeof options === 'string' ? { encoding: options } : options ?? {};
       const entries = recursive ? vfs.readdirRecursive(target.path, target.shown)
         : vfs.readdir(target.path, target.shown).map((entry) => ({ ...entry, parent: target.shown }));
-      return entries.map(({ name, isDirectory, parent }) => {
+      return entries.map(({ name, isDirectory, isSymbolicLink, parent }) => {
         const shownName = encoding === 'buffer' ? Buffer.from(name) : name;
         if (!withFileTypes) return shownName;
-        const type = isDirectory ? fs.constants.UV_DIRENT_DIR : fs.constants.UV_DIRENT_FILE;
+        const type = isSymbolicLink ? fs.constants.UV_DIRENT_LINK
+          : isDirectory ? fs.constants.UV_DIRENT_DIR : fs.constants.UV_DIRENT_FILE;
         const baseName = recursive ? path.basename(name) : shownName;
         return new fs.Dirent(encoding === 'buffer' ? Buffer.from(baseName) : baseName, type, parent, parent);
       });
@@ -558,6 +615,8 @@ function patchFs(vfs) {
     realpath: (target, [, options]) => realpath(target, options, 'lstat'),
     realpathNative: (target, [, options]) => realpath(target, options, 'realpath'),
     readlink(target) {
+      const link = vfs.linkAt(target.path);
+      if (link !== undefined) return link;
       vfs.lookup(target.path, target.shown, 'readlink');
       throw systemError('EINVAL', 'readlink', target.shown); // not a symlink
     },
@@ -648,8 +707,9 @@ function patchFs(vfs) {
 
   function realpath(target, options, syscall) {
     vfs.lookup(target.path, target.shown, syscall);
+    const real = vfs.realpath(target.path);
     const encoding = typeof options === 'string' ? options : options?.encoding;
-    return encoding === 'buffer' ? Buffer.from(target.path) : target.path;
+    return encoding === 'buffer' ? Buffer.from(real) : real;
   }
 
   function readFromFile(file, { buffer, offset, length, position }) {
@@ -1700,7 +1760,14 @@ function createResolver(vfs) {
   const CONDITIONS = new Set(['require', 'node', 'node-addons']); // plus "default", always
   const packageCache = new Map();
 
+  // As node without --preserve-symlinks: a module is known by its real path, and its
+  // requires resolve from there (pnpm's packages find their dependencies beside it).
   function resolveFilename(request, parent, isMain, options) {
+    const filename = resolveThroughLinks(request, parent, isMain, options);
+    return isVirtualPath(filename) ? vfs.realpath(filename) : filename;
+  }
+
+  function resolveThroughLinks(request, parent, isMain, options) {
     const paths = lookupPaths(request, parent, options);
     const parentPath = parent?.filename;
     if (request[0] === '#' && parentPath) {
@@ -2066,7 +2133,7 @@ function createResolver(vfs) {
       error.url = String(resolved);
       throw error;
     }
-    const found = url.pathToFileURL(normalized);
+    const found = url.pathToFileURL(vfs.realpath(normalized));
     found.search = resolved.search;
     found.hash = resolved.hash;
     return found;

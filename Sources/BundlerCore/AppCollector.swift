@@ -19,6 +19,11 @@ public struct CollectedApp: Equatable, Sendable {
     public var reasons: [String: FileReason] = [:]
     /// Secrets and executables of the developer's folders that were not bundled, by path.
     public var leftOut: [LeftOutFile] = []
+    /// Symbolic links the module graph passed through into a package store (pnpm's
+    /// `node_modules/foo` → `node_modules/.pnpm/foo@1/node_modules/foo`), absolute link
+    /// path → absolute real path: the files are bundled at their real paths, as node
+    /// loads them, and the links are shown at run time (`AppMetadata.links`).
+    public var links: [String: String] = [:]
 }
 
 /// Why a file is bundled (shown by `bundle inspect` and `--dry-run`).
@@ -108,7 +113,7 @@ public struct AppCollector {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
                 case .builtin: break
-                case .file(let path): state.add(path, scan: true, reason: .reached)
+                case .file(let path): state.add(storedPath(path, &state), scan: true, reason: .reached)
                 case .notFound:
                     state.diagnostics.append(Diagnostic(file: file, line: reference.line,
                                                         message: unresolvedMessage(reference.specifier, from: file, esm: esm)))
@@ -123,6 +128,7 @@ public struct AppCollector {
                                dynamicImporters: state.dynamicImporters.intersection(files))
         app.reasons = state.reasons
         app.leftOut = state.leftOut.values.filter { state.reasons[$0.path] == nil }.sorted { $0.path < $1.path }
+        app.links = state.links
         return app
     }
 
@@ -136,6 +142,7 @@ public struct AppCollector {
         var reachedCommonJS: Set<String> = []
         var dynamicImporters: Set<String> = []
         var leftOut: [String: LeftOutFile] = [:]
+        var links: [String: String] = [:]
         /// The developer's folders and what the publish rules chose in each.
         var developerFolders: [(directory: String, selection: PublishRules.Selection)] = []
 
@@ -199,15 +206,31 @@ public struct AppCollector {
                     continue
                 }
                 if case .file(let main) = resolver.resolve(name, from: directory, esm: false) {
-                    state.add(main, scan: true, reason: .package)
+                    state.add(storedPath(main, &state), scan: true, reason: .package)
                 } else if case .file(let main) = resolver.resolve(name, from: directory, esm: true) {
-                    state.add(main, scan: true, reason: .package)
+                    state.add(storedPath(main, &state), scan: true, reason: .package)
                 } else {
-                    state.add(dependency + "/package.json", scan: true, reason: .package)
+                    state.add(storedPath(dependency + "/package.json", &state), scan: true, reason: .package)
                 }
             }
         }
         return missing
+    }
+
+    /// Where a resolved file is bundled: at its real path when a symbolic link leads into
+    /// a package store inside node_modules (pnpm), as node loads it from there and resolves
+    /// its requires from there; the links passed through are recorded. Other links (a
+    /// workspace package, `npm link`) keep the path the app reaches them by.
+    private func storedPath(_ path: String, _ state: inout State) -> String {
+        guard let real = fs.realPath(of: path), real != path, real.contains("/node_modules/") else { return path }
+        var resolved = ""
+        for component in path.split(separator: "/") {
+            let candidate = resolved + "/" + component
+            guard let target = fs.realPath(of: candidate) else { return path }
+            if target != candidate { state.links[candidate] = target }
+            resolved = target
+        }
+        return real
     }
 
     /// node resolves from a module's real path; a package reached through a symbolic
@@ -218,8 +241,9 @@ public struct AppCollector {
         let directory = Path.dirname(file)
         if let real = fs.realPath(of: directory), real != directory,
            case .file = resolver.resolve(specifier, from: real, esm: esm) {
-            return "'\(specifier)' resolves only from this package's real path \(displayed(real)) (a symlinked node_modules, as pnpm makes), " +
-                "which bundles do not follow yet; it will fail at run time. Install a flat node_modules (pnpm: --node-linker=hoisted)"
+            return "'\(specifier)' resolves only from this package's real path \(displayed(real)), a linked folder outside node_modules; " +
+                "the bundle keeps such a package where the app reaches it, so it will fail at run time. Give the package its own dependencies " +
+                "(or install it into node_modules)"
         }
         return "cannot resolve '\(specifier)'; it will fail at run time if reached"
     }
@@ -247,7 +271,7 @@ public struct AppCollector {
             return
         }
         switch fs.kind(of: target) {
-        case .file: state.add(target, scan: false, reason: .asset)
+        case .file: state.add(storedPath(target, &state), scan: false, reason: .asset)
         case .directory where Path.isInside(target, Self.packageDirectory(of: file) ?? appFolder):
             let found = fs.filesBelow(target, canonical: canonical, special: { state.skipSpecial($0) })
             guard found.count <= Self.directoryReadLimit || !ownFile else {
@@ -261,7 +285,7 @@ public struct AppCollector {
                 if let kind = SensitiveFile.classify(path, fs: fs) {
                     state.leaveOut(path, kind, size: fs.size(of: path) ?? 0)
                 } else {
-                    state.add(path, scan: false, reason: .asset)
+                    state.add(storedPath(path, &state), scan: false, reason: .asset)
                 }
             }
         case .directory:

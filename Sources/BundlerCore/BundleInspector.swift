@@ -47,16 +47,26 @@ public enum BundleInspector {
             throw BundleError.extractTargetNotEmpty(directory)
         }
         var files: ExtractedFiles?
-        try readApp(path, index: { _, index, _ in
+        var links: [String: String] = [:]
+        try readApp(path, index: { _, index, start in
             // Only now: a damaged app leaves no directory behind.
             do { try manager.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 throw BundleError.writeFailed(directory, error.localizedDescription)
             }
             files = try ExtractedFiles(index.records.filter { $0.kind.isAppFile }, in: directory)
+            links = (try? JSONDecoder().decode(AppMetadata.self, from: Data(start[index.metadata])))?.links ?? [:]
         }, data: { offset, piece in
             try files!.write(piece, at: offset)
         })
-        return files!.paths
+        // The links the app passed through (pnpm's), as relative links beside the files.
+        for (link, target) in links.sorted(by: { $0.key < $1.key }) {
+            guard (try? ArchiveWriter.validate(path: link, kind: .file)) != nil, (try? ArchiveWriter.validate(path: target, kind: .file)) != nil else { continue }
+            let linkPath = directory + "/" + link
+            let relativeTarget = Path.relativeLink(from: Path.dirname("/" + link), to: "/" + target)
+            try? manager.createDirectory(atPath: Path.dirname(linkPath), withIntermediateDirectories: true)
+            guard symlink(relativeTarget, linkPath) == 0 else { throw BundleError.writeFailed(linkPath, String(cString: strerror(errno))) }
+        }
+        return files!.paths + links.keys.sorted()
     }
 
     /// Reads the app section of the bundled app at `path`: checks its checksum (nothing

@@ -80,6 +80,9 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     /// Why files are in (`FileReason` raw value → paths relative to the virtual root,
     /// sorted); files not listed are `package`. Nil in outputs made before it was recorded.
     public var reasons: [String: [String]]?
+    /// Symbolic links the bootstrap shows (`CollectedApp.links`): link path → the path it
+    /// points to, both relative to the virtual root. Nil when there are none.
+    public var links: [String: String]?
 
     /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
     /// listed are `package`.
@@ -172,6 +175,10 @@ public struct Bundler {
         var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
+        let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
+        if !links.isEmpty {
+            metadata.links = Dictionary(uniqueKeysWithValues: links.map { (Path.relative($0.key, to: app.root), Path.relative($0.value, to: app.root)) })
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var flags: Trailer.Flags = runtime.selfContained ? .selfContained : []

@@ -173,6 +173,15 @@ enum Path {
         root == "/" ? String(path.dropFirst()) : String(path.dropFirst(root.count + 1))
     }
 
+    /// The relative path a symbolic link in `directory` needs to name `target` (both absolute).
+    static func relativeLink(from directory: String, to target: String) -> String {
+        let from = directory.split(separator: "/"), to = target.split(separator: "/")
+        var common = 0
+        while common < from.count, common < to.count, from[common] == to[common] { common += 1 }
+        let parts = Array(repeating: "..", count: from.count - common) + to[common...].map(String.init)
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
     static func isInside(_ path: String, _ root: String) -> Bool {
         root == "/" || path == root || path.hasPrefix(root + "/")
     }
