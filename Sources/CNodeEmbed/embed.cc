@@ -214,22 +214,33 @@ bool StartedByItself(const bundle_embed_options& options) {
   return ours && getauxval(AT_SECURE) == 0;
 }
 
-// The options baked in at bundle time, then, for a child of the app that has options
-// of its own, those: node's execArgv. A child inherits its parent's execArgv, which
-// holds the baked options already; node keeps one copy, and so does this.
-std::vector<std::string> NodeArguments(const bundle_embed_options& options, bool node_command_line) {
+// Whether node parses the command line: a child of the app whose first argument is an
+// option. Otherwise the arguments reach process.argv as given (after argv0).
+bool NodeParsesArguments(const bundle_embed_options& options, bool node_command_line) {
+  return node_command_line && options.argc >= 2 && options.argv[1][0] == '-' && options.argv[1][1] != '\0';
+}
+
+// The options baked in at bundle time, then, when node parses the command line, the
+// whole of it.
+std::vector<std::string> NodeArguments(const bundle_embed_options& options, bool node_parses_arguments) {
   std::vector<std::string> node_args = {options.argv[0]};
   for (int i = 0; i < options.node_option_count; i++) node_args.emplace_back(options.node_options[i]);
-  if (!node_command_line || options.argc < 2 || options.argv[1][0] != '-' || options.argv[1][1] == '\0') {
-    return node_args;
-  }
-  const size_t baked_end = node_args.size();
-  for (int i = 1; i < options.argc; i++) {
-    const bool baked = std::find(node_args.begin() + 1, node_args.begin() + baked_end, options.argv[i]) !=
-                       node_args.begin() + baked_end;
-    if (!baked) node_args.emplace_back(options.argv[i]);
-  }
+  if (node_parses_arguments) node_args.insert(node_args.end(), options.argv + 1, options.argv + options.argc);
   return node_args;
+}
+
+// process.execArgv: node's parse of the options, where a baked option the command line
+// repeats counts once. A child inherits its parent's execArgv, which holds the baked
+// options already; node keeps one copy of what it passes on, and so does this.
+std::vector<std::string> ExecArguments(const bundle_embed_options& options, const std::vector<std::string>& parsed) {
+  const size_t baked = std::min(parsed.size(), static_cast<size_t>(options.node_option_count));
+  std::vector<std::string> exec_args(parsed.begin(), parsed.begin() + baked);
+  for (size_t i = baked; i < parsed.size(); i++) {
+    if (std::find(exec_args.begin(), exec_args.begin() + baked, parsed[i]) == exec_args.begin() + baked) {
+      exec_args.push_back(parsed[i]);
+    }
+  }
+  return exec_args;
 }
 
 // MARK: - Startup snapshot
@@ -297,8 +308,8 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   // app, so `./app --version` reaches the app instead of printing node's version. The
   // one exception is a child of the app (see "Children of the app").
   const bool node_command_line = StartedByItself(*options);
-  std::vector<std::string> node_args = NodeArguments(*options, node_command_line);
-  const bool node_parses_arguments = node_args.size() > static_cast<size_t>(options->node_option_count) + 1;
+  const bool node_parses_arguments = NodeParsesArguments(*options, node_command_line);
+  std::vector<std::string> node_args = NodeArguments(*options, node_parses_arguments);
 
   // NODE_OPTIONS must not inject code into a shipped app.
   uint64_t flags = 0;
@@ -320,7 +331,7 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
 
   // node's own parse left the script and its arguments, after argv0.
   const std::vector<std::string>& args = node_parses_arguments ? result->args() : argv;
-  int exit_code = RunEnvironment(platform.get(), args, result->exec_args(), *options, node_command_line);
+  int exit_code = RunEnvironment(platform.get(), args, ExecArguments(*options, result->exec_args()), *options, node_command_line);
 
   v8::V8::Dispose();
   v8::V8::DisposePlatform();
