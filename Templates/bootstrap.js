@@ -26,6 +26,7 @@ const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-r
 const VIRTUAL_ROOT = launch.virtualRoot; // Format.virtualRoot, from the launcher
 const FILE = 'file';
 const DIRECTORY = 'directory';
+const LINK = 'link'; // what lstat sees of a link (createVirtualFs, `links`)
 const ensureArchive = launch.ensureArchive ?? (() => {});
 const releaseArchive = launch.releaseArchive ?? (() => {});
 // Set in the environment of the children the app starts of itself (see "Children of the app").
@@ -314,11 +315,12 @@ function createVirtualFs(buffer, files, links = new Map()) {
     }
     return systemError('ENOENT', syscall, shown);
   };
+  // 'file/' (or 'file/.') names a directory: for a file the kernel says ENOTDIR.
+  const namesDirectory = (shown) => typeof shown === 'string' && /\/\.?$/.test(shown);
   const lookup = (p, shown, syscall) => {
     const node = nodeAt(p);
     if (node === undefined) throw missing(p, shown, syscall);
-    // 'file/' (or 'file/.') names a directory: for a file the kernel says ENOTDIR.
-    if (node.kind === FILE && typeof shown === 'string' && /\/\.?$/.test(shown)) throw systemError('ENOTDIR', syscall, shown);
+    if (node.kind === FILE && namesDirectory(shown)) throw systemError('ENOTDIR', syscall, shown);
     return node;
   };
   // What the kernel answers a change to `p` on a read-only mount (measured on a
@@ -333,7 +335,7 @@ function createVirtualFs(buffer, files, links = new Map()) {
     const parent = nodeAt(path.dirname(p));
     if (parent?.kind !== DIRECTORY && p !== VIRTUAL_ROOT) return missing(p, shown, syscall);
     const node = nodeAt(p);
-    if (node?.kind === FILE && typeof shown === 'string' && /\/\.?$/.test(shown)) return systemError('ENOTDIR', syscall, shown, dest);
+    if (node?.kind === FILE && namesDirectory(shown)) return systemError('ENOTDIR', syscall, shown, dest);
     if (needs === 'create' && node?.kind === DIRECTORY) return systemError('EISDIR', syscall, shown, dest);
     if ((needs === 'existing' || needs === 'write') && node === undefined) return systemError('ENOENT', syscall, shown, dest);
     if (needs === 'write' && node.kind === DIRECTORY) return systemError('EISDIR', syscall, shown, dest);
@@ -420,10 +422,11 @@ function createVirtualFs(buffer, files, links = new Map()) {
   function statsOf(node, bigint = false) {
     const isDirectory = node.kind === DIRECTORY;
     const size = isDirectory ? 0 : node.size;
+    const { S_IFDIR, S_IFREG, S_IFLNK } = fs.constants;
     const epoch = 0; // no timestamps in the archive: same bytes, same stats
     const fields = {
       dev: 0,
-      mode: isDirectory ? fs.constants.S_IFDIR | 0o755 : fs.constants.S_IFREG | node.mode,
+      mode: isDirectory ? S_IFDIR | 0o755 : node.kind === LINK ? S_IFLNK | 0o777 : S_IFREG | node.mode,
       nlink: 1,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
@@ -594,9 +597,7 @@ function patchFs(vfs) {
     lstat(target, args, flavour) {
       const link = vfs.linkAt(target.path);
       if (link === undefined) return statAs('lstat')(target, args, flavour);
-      const stats = vfs.statsOf({ kind: FILE, size: Buffer.byteLength(link), mode: 0o777, ino: 0 }, args[1]?.bigint === true);
-      stats.mode = (typeof stats.mode === 'bigint' ? BigInt(fs.constants.S_IFLNK) : fs.constants.S_IFLNK) | (typeof stats.mode === 'bigint' ? 0o777n : 0o777);
-      return stats;
+      return vfs.statsOf({ kind: LINK, size: Buffer.byteLength(link), ino: 0 }, args[1]?.bigint === true);
     },
     readdir(target, [, options]) {
       const { encoding, withFileTypes, recursive } = typeof options === 'string' ? { encoding: options } : options ?? {};
@@ -607,8 +608,8 @@ function patchFs(vfs) {
         if (!withFileTypes) return shownName;
         const type = isSymbolicLink ? fs.constants.UV_DIRENT_LINK
           : isDirectory ? fs.constants.UV_DIRENT_DIR : fs.constants.UV_DIRENT_FILE;
-        const baseName = recursive ? path.basename(name) : shownName;
-        return new fs.Dirent(encoding === 'buffer' ? Buffer.from(baseName) : baseName, type, parent, parent);
+        const direntName = recursive ? path.basename(name) : name;
+        return new fs.Dirent(encoding === 'buffer' ? Buffer.from(direntName) : direntName, type, parent, parent);
       });
     },
     // No symlinks in the archive: the real path is the normalized path.
@@ -688,14 +689,19 @@ function patchFs(vfs) {
       return bundledDir(target.shown, operations.readdir(target, [undefined, { withFileTypes: true }]));
     },
     // Bundled files never change: a watcher that is never told of a change.
-    watch: () => Object.assign(new (internalRequire('events'))(), { close() {}, ref() { return this; }, unref() { return this; } }),
-    watchFile: () => Object.assign(new (internalRequire('events'))(), { ref() { return this; }, unref() { return this; } }),
+    watch: () => quietWatcher(),
+    watchFile: () => quietWatcher(),
     unwatchFile: () => undefined,
     statfs(target) {
       vfs.lookup(target.path, target.shown, 'statfs');
       throw nodeError(Error, 'ERR_BUNDLE_UNSUPPORTED', `fs.statfs is not available for the bundled ${target.shown}`);
     },
   };
+
+  // An FSWatcher or StatWatcher that never emits.
+  function quietWatcher() {
+    return Object.assign(new (internalRequire('events'))(), { close() {}, ref() { return this; }, unref() { return this; } });
+  }
 
   // Only statSync and lstatSync know throwIfNoEntry.
   function statAs(syscall) {
