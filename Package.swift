@@ -111,10 +111,12 @@ let package = Package(
         ),
         .testTarget(name: "PayloadFormatTests", dependencies: ["PayloadFormat"]),
         .testTarget(name: "BundlerCoreTests", dependencies: ["BundlerCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BundlerCore"]),
+        // What the end-to-end suites share about starting programs.
+        .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
+        .testTarget(name: "EndToEndTests", dependencies: ["BundlerCore", "ProcessTestSupport"]),
         // Runs the release binaries (BUNDLE_BIN_DIR, default .build/release) in a chroot
         // holding only the base libraries. Needs root (unshare, chroot, mount).
-        .testTarget(name: "SelfContainedTests", dependencies: ["PayloadFormat", "BundlerCore"]),
+        .testTarget(name: "SelfContainedTests", dependencies: ["PayloadFormat", "BundlerCore", "ProcessTestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// What the README's "Guarantees" section promises, each checked here.
@@ -106,7 +107,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tools.bundle)
         process.arguments = [fixture.directory + "/app.js", "-o", outputDirectory + "/app", "--quiet"]
-        try process.run()
+        try process.runOnceNotBusy()
         let deadline = Date().addingTimeInterval(60)
         // Signal once the temporary file exists, that is while the output is written.
         while process.isRunning, Date() < deadline, try FileManager.default.contentsOfDirectory(atPath: outputDirectory).isEmpty {
@@ -217,7 +218,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: output)
         let pipe = Pipe()
         process.standardOutput = pipe
-        try process.run()
+        try process.runOnceNotBusy()
         var seen = Data()
         while !String(decoding: seen, as: UTF8.self).contains("ready") {
             let chunk = pipe.fileHandleForReading.availableData

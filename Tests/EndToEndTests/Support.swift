@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// What a finished process printed and how it ended.
@@ -23,7 +24,7 @@ func run(_ executable: String, _ arguments: [String] = [], in directory: String?
     process.standardOutput = output
     process.standardError = error
     process.standardInput = input
-    try process.run()
+    try process.runOnceNotBusy()
     // Read both pipes while the process runs, so a large output cannot block it.
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data(), errData = Data()

@@ -1,5 +1,6 @@
 @testable import BundlerCore
 import Foundation
+import ProcessTestSupport
 import PayloadFormat
 import Testing
 
@@ -74,7 +75,7 @@ struct OneFileBundleTests {
         process.executableURL = URL(fileURLWithPath: Self.file)
         process.arguments = [fixture.directory + "/app.js", "-o", fixture.directory + "/app", "--quiet"]
         process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 }
-        try process.run()
+        try process.runOnceNotBusy()
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning, Date() < deadline, try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty {
             Thread.sleep(forTimeInterval: 0.002)

@@ -1,5 +1,6 @@
 @testable import BundlerCore
 import Foundation
+import ProcessTestSupport
 import PayloadFormat
 import Testing
 
@@ -573,7 +574,7 @@ enum SelfContainedTestsSupport {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
-        try process.run()
+        try process.runOnceNotBusy()
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus,
                        stdout: try String(contentsOfFile: scratch + "/out", encoding: .utf8),
