@@ -2,15 +2,14 @@
 import PackageDescription
 
 // Data flows one way:
-//   bundle (CLI) → BundlerCore → PayloadFormat ← Launcher → (dlopen) CNodeEmbed → libnode
+//   bundle (CLI) → BundlerCore → PayloadFormat ← Launcher → (dlopen) embedding shim → libnode
+// The embedding shim (Sources/CNodeEmbed) is built per node runtime against that
+// runtime's headers by Scripts/build-runtime, not here: see that script.
 let package = Package(
     name: "bundle",
     products: [
         .executable(name: "bundle", targets: ["bundle"]),
         .executable(name: "bundle-launcher", targets: ["Launcher"]),
-        // The launcher loads this with dlopen after it has made libnode available, so
-        // the launcher itself never links libnode.
-        .library(name: "BundleEmbed", type: .dynamic, targets: ["CNodeEmbed"]),
         // The first stage of portable outputs (Sources/Stage/stage.c).
         .executable(name: "bundle-stage", targets: ["Stage"]),
     ],
@@ -27,11 +26,9 @@ let package = Package(
             dependencies: ["CZlib", "CZstd"],
             linkerSettings: [.linkedLibrary(":libzstd.a")]
         ),
-        .target(name: "CNodeVersion", cSettings: [.unsafeFlags(["-I/usr/include/node"])]),
         .target(
             name: "BundlerCore",
-            dependencies: ["PayloadFormat", "CZlib", "CZstd", "CNodeVersion", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/node"])]
+            dependencies: ["PayloadFormat", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "bundle",
@@ -83,17 +80,6 @@ let package = Package(
                 ]),
             ]
         ),
-        .target(
-            name: "CNodeEmbed",
-            cxxSettings: [.unsafeFlags(["-I/usr/include/node"])],
-            linkerSettings: [
-                .linkedLibrary("node"), .linkedLibrary("uv"),
-                // Pure C++: no Swift startup object, and the Swift runtime (static, so
-                // nothing of it is pulled in) must not become a NEEDED of the shim, which
-                // runs where no Swift runtime is installed.
-                .unsafeFlags(["-nostartfiles", "-static-stdlib"]),
-            ]
-        ),
         // Runs before anything of the host's userland can: static, and no Swift at all.
         // Not static-pie: SwiftPM gives every executable -rpath=$ORIGIN, and glibc's
         // static-pie start code aborts on a DT_RUNPATH. Its image is unmapped before the
@@ -117,6 +103,5 @@ let package = Package(
         // Runs the release binaries (BUNDLE_BIN_DIR, default .build/release) in a chroot
         // holding only the base libraries. Needs root (unshare, chroot, mount).
         .testTarget(name: "SelfContainedTests", dependencies: ["PayloadFormat", "BundlerCore", "ProcessTestSupport"]),
-    ],
-    cxxLanguageStandard: .cxx17
+    ]
 )

@@ -25,10 +25,12 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case invalidGlob(String)
     case includeMatchedNothing(String)
     case ambiguousBin(String, [String])
+    case incompatibleAddon(String, String)
 
     public var description: String {
         switch self {
         case .entryMissing(let path): return "entry \(path) does not exist"
+        case .incompatibleAddon(let path, let why): return "native addon \(path) cannot load: \(why)"
         case .entryIsDirectory(let path): return "entry \(path) is a directory without package.json main or index.js"
         case .notARegularFile(let what, let path): return "\(what) \(path) is not a regular file (a FIFO, socket or device)"
         case .unreadable(let path, let why): return "cannot read \(path): \(why)"
@@ -60,5 +62,6 @@ public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
     public var line: Int
     public var message: String
 
-    public var description: String { "\(file):\(line): warning: \(message)" }
+    /// Line 0: about the file as a whole.
+    public var description: String { line > 0 ? "\(file):\(line): warning: \(message)" : "\(file): warning: \(message)" }
 }

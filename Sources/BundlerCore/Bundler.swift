@@ -30,7 +30,7 @@ public struct BundleRequest: Sendable {
     /// carried too, so nothing of the host's userland is used (`PortableStart`).
     public var portable: Bool
     /// Node flags baked in without `NodeOptionPolicy`'s check: only for outputs `bundle`
-    /// makes for itself (`CarriedToolkit.runCodeCacheScript`).
+    /// makes for itself (`CodeCache.runScriptBundled`).
     var trustedNodeOptions: [String] = []
 
     public init(entry: String, output: String? = nil, runtime: RuntimeMode = .bundled, force: Bool = false,
@@ -127,6 +127,13 @@ public struct Bundler {
         self.progress = progress
     }
 
+    /// This machine's glibc version ("2.36"), from confstr(_CS_GNU_LIBC_VERSION).
+    static let libcVersion: String = {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 else { return "0" }
+        return String(cString: buffer).split(separator: " ").last.map(String.init) ?? "0"
+    }()
+
     public func bundle(_ request: BundleRequest) throws -> BundleResult {
         for option in request.nodeOptions {
             if let problem = NodeOptionPolicy.problem(with: option) { throw BundleError.invalidNodeOption(problem) }
@@ -150,6 +157,16 @@ public struct Bundler {
         entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: toolkit.bootstrap))
         var launch = (request.nodeOptions + request.trustedNodeOptions).map { "node-option \($0)\n" }.joined()
         if request.allowNodeOptions { launch += "allow-node-options\n" }
+        if !(request.portable && request.runtime == .bundled), case .directory(let runtime, _) = toolkit.origin,
+           let required = try runtime.requiredGlibc() {
+            // The launcher checks it before loading anything, to say so in one line.
+            launch += "requires-glibc \(required)\n"
+            let here = Self.libcVersion
+            if ELFObject.versionPrecedes(here, required) {
+                app.diagnostics.append(Diagnostic(file: output, line: 0, message:
+                    "node \(runtime.nodeVersion) needs glibc \(required) or newer and this machine has \(here): the output will not start here (a portable output, the default, carries its own C library)"))
+            }
+        }
         entries.append(ArchiveEntry(path: Self.launchOptionsPath, kind: .launchOptions, data: Array(launch.utf8)))
 
         let runtime = switch request.runtime {
@@ -172,7 +189,7 @@ public struct Bundler {
             }
         }
 
-        var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: Versions.node, runtime: request.runtime,
+        var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: toolkit.nodeVersion, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
@@ -293,7 +310,8 @@ public struct Bundler {
         guard request.portable, request.runtime == .bundled else { return nil }
         guard let stage = toolkit.stage else { throw BundleError.toolkitMissing("bundle-stage") }
         if let carried = toolkit.carried { return PortableStart(stage: PortableStart.padded(stage), base: carried.base) }
-        return try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") })
+        guard case .directory(let runtime, _) = toolkit.origin else { throw BundleError.toolkitMissing("node runtime") }
+        return try PortableStart.prepare(stage: stage, runtime: runtime, cache: packCache.map { PackCache(directory: $0.directory + "/base") })
     }
 
     /// The app's reached CommonJS files compiled at bundle time (`CodeCache`): syntax

@@ -118,7 +118,7 @@ public struct CarriedToolkit: Sendable {
     /// libraries, atomically to `output`. Returns the size written.
     public static func write(executable: String, toolkit: Toolkit, to output: String, packCache: PackCache? = PackCache.standard(),
                              progress: (String) -> Void = { _ in }) throws -> Int {
-        guard case .directory(let shimPath, _) = toolkit.origin else {
+        guard case .directory(let nodeRuntime, _) = toolkit.origin else {
             throw BundleError.runtimeUnavailable("a one-file bundle is made from a build folder, not from another one-file bundle")
         }
         guard let stage = toolkit.stage else { throw BundleError.toolkitMissing(Name.stage) }
@@ -129,10 +129,9 @@ public struct CarriedToolkit: Sendable {
         }
 
         let runtime = try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
-        let base = try PortableStart.prepare(stage: stage, cache: packCache.map { PackCache(directory: $0.directory + "/base") }).base
-        let shim: ELFObject
-        do { shim = try ELFObject.read(shimPath) } catch { throw BundleError.runtimeUnavailable(error.description) }
-        let libraries = try RuntimePack.closure(of: shim, resolver: .system()).map(\.name)
+        let base = try PortableStart.prepare(stage: stage, runtime: nodeRuntime,
+                                             cache: packCache.map { PackCache(directory: $0.directory + "/base") }).base
+        let libraries = try nodeRuntime.libraryClosure().map(\.name)
 
         let entries = [
             ArchiveEntry(path: Name.launcher, data: toolkit.launcher), ArchiveEntry(path: Name.shim, data: toolkit.embedShim),
@@ -151,49 +150,10 @@ public struct CarriedToolkit: Sendable {
                                      uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
                                      codec: runtime.codec)
         let record = ToolkitRecord(tools: toolsSection, runtime: runtimeSection, base: baseSection, runtimeDigest: runtime.digest,
-                                   baseDigest: base.digest, nodeVersion: Versions.node)
+                                   baseDigest: base.digest, nodeVersion: nodeRuntime.nodeVersion)
         let parts = [elf, toolsCompressed, base.compressed, runtime.compressed, record.encoded()]
         try OutputWriter.write(parts, to: output)
         return parts.reduce(0) { $0 + $1.count }
-    }
-
-    // MARK: Code cache
-
-    /// Runs Templates/code-cache.js (`CodeCache`) with the runtime this file carries, so
-    /// outputs get V8 code caches where no node is installed: the script is bundled into
-    /// a temporary portable output that gets `--random-seed=1` (see `CodeCache`), run
-    /// once and deleted. Its V8 is the one outputs run with, started the same way. Nil
-    /// when it cannot run (no writable temporary directory that allows executing, say).
-    func runCodeCacheScript(_ toolkit: Toolkit, input: [UInt8]) -> [UInt8]? {
-        guard let script = toolkit.codeCacheScript else { return nil }
-        let environment = ProcessInfo.processInfo.environment
-        let temporaryBase = environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
-        guard let (directory, _, slot) = try? InterruptCleanup.createTemporary(temporaryBase + "/bundle-code-cache-", directory: true) else {
-            return nil
-        }
-        let cleanup = [slot] + [Name.codeCache, "package.json", "code-cache"].map { InterruptCleanup.register(directory + "/" + $0) }
-        defer {
-            try? FileManager.default.removeItem(atPath: directory)
-            cleanup.forEach(InterruptCleanup.unregister)
-        }
-        var compiler = toolkit
-        compiler.codeCacheScript = nil
-        do {
-            try OutputWriter.write([script], to: directory + "/" + Name.codeCache, mode: 0o600)
-            // The app's own folder ends here, whatever package.json lies above $TMPDIR.
-            try OutputWriter.write([Array("{\"private\": true}\n".utf8)], to: directory + "/package.json", mode: 0o600)
-            var request = BundleRequest(entry: directory + "/" + Name.codeCache, output: directory + "/code-cache")
-            request.trustedNodeOptions = ["--random-seed=1"]
-            _ = try Bundler(toolkit: compiler, packCache: nil).bundle(request)
-        } catch {
-            return nil
-        }
-        // Where the output keeps its runtime: the same cache directory as every output's.
-        var childEnvironment = ["PATH": "/usr/bin:/bin"]
-        for name in ["HOME", "XDG_CACHE_HOME", "TMPDIR"] { childEnvironment[name] = environment[name] }
-        guard case .output(let output) = CodeCache.run(directory + "/code-cache", arguments: [nodeVersion], input: input,
-                                                      environment: childEnvironment) else { return nil }
-        return output
     }
 }
 

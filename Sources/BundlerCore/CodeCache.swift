@@ -47,7 +47,7 @@ enum CodeCache {
 
     /// Compiles `files` as node's CommonJS loader would; a cache for those that want one.
     /// No compilation when no suitable node was found (a one-file `bundle` runs the script with the
-    /// runtime it carries instead: `CarriedToolkit.runCodeCacheScript`).
+    /// runtime it carries instead: `runScriptBundled`).
     static func compile(_ files: [(relative: String, data: [UInt8], wantsCache: Bool)], toolkit: Toolkit) -> Outcome {
         var input: [UInt8] = []
         func append(_ field: [UInt8]) {
@@ -60,25 +60,27 @@ enum CodeCache {
             append(file.data)
         }
         switch toolkit.origin {
-        case .directory(_, let script?):
+        case .directory(let runtime, let script?):
             var outcome = Outcome()
+            // A node of that version on the machine is fastest; else the runtime itself.
             for node in nodeCandidates() {
                 // A V8 code cache holds string hashes, which depend on a per-process random
                 // seed: the same file would give other bytes at every bundle. V8 leaves
                 // --random-seed out of the flag hash a cache is checked against (measured:
                 // the caches are then byte-identical, and accepted by processes without it).
-                let ran = run(node, arguments: ["--random-seed=1", script, Versions.node], input: input)
+                let ran = run(node, arguments: ["--random-seed=1", script, runtime.nodeVersion], input: input)
                 if case .output(let output) = ran, let compilation = parse(output, files: files.map(\.relative)) {
                     outcome.compilation = compilation
                     return outcome
                 }
-                outcome.skipped.append("skipped \(node): " + (ran.failure ?? "its output is not code-cache.js's"))
+                outcome.skipped.append("skipped \(node): " + (ran.failure.map { $0.isEmpty ? "not node \(runtime.nodeVersion)" : $0 } ?? "its output is not code-cache.js's"))
             }
+            outcome.compilation = runScriptBundled(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) }
             return outcome
         case .directory(_, nil):
             return Outcome()
-        case .carried(let carried):
-            return Outcome(compilation: carried.runCodeCacheScript(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) })
+        case .carried:
+            return Outcome(compilation: runScriptBundled(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) })
         }
     }
 
@@ -121,6 +123,45 @@ enum CodeCache {
         return candidates
     }
 
+    /// Runs Templates/code-cache.js with the very runtime outputs get, so they get V8
+    /// code caches where no node of that version is installed (a one-file `bundle`, node
+    /// 24 on a machine with node 18): the script is bundled into a temporary portable
+    /// output that gets `--random-seed=1`, run once and deleted. Its V8 is the one
+    /// outputs run with, started the same way. Nil when it cannot run (no writable
+    /// temporary directory that allows executing, say).
+    static func runScriptBundled(_ toolkit: Toolkit, input: [UInt8]) -> [UInt8]? {
+        guard let script = toolkit.codeCacheScript else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let temporaryBase = environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        guard let (directory, _, slot) = try? InterruptCleanup.createTemporary(temporaryBase + "/bundle-code-cache-", directory: true) else {
+            return nil
+        }
+        let cleanup = [slot] + ["code-cache.js", "package.json", "code-cache"].map { InterruptCleanup.register(directory + "/" + $0) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            cleanup.forEach(InterruptCleanup.unregister)
+        }
+        var compiler = toolkit
+        compiler.codeCacheScript = nil
+        do {
+            try OutputWriter.write([script], to: directory + "/code-cache.js", mode: 0o600)
+            // The app's own folder ends here, whatever package.json lies above $TMPDIR.
+            try OutputWriter.write([Array("{\"private\": true}\n".utf8)], to: directory + "/package.json", mode: 0o600)
+            var request = BundleRequest(entry: directory + "/code-cache.js", output: directory + "/code-cache")
+            request.trustedNodeOptions = ["--random-seed=1"]
+            // The runtime pack prepared for the app is reused (PackCache).
+            _ = try Bundler(toolkit: compiler).bundle(request)
+        } catch {
+            return nil
+        }
+        // Where the output keeps its runtime: the same cache directory as every output's.
+        var childEnvironment = ["PATH": "/usr/bin:/bin"]
+        for name in ["HOME", "XDG_CACHE_HOME", "TMPDIR"] { childEnvironment[name] = environment[name] }
+        guard case .output(let output) = run(directory + "/code-cache", arguments: [toolkit.nodeVersion], input: input,
+                                                      environment: childEnvironment) else { return nil }
+        return output
+    }
+
     /// How a run of the script ended.
     enum Run {
         case output([UInt8])
@@ -132,7 +173,7 @@ enum CodeCache {
         var failure: String? {
             switch self {
             case .output: nil
-            case .wrongVersion: "not node \(Versions.node)"
+            case .wrongVersion: ""  // the caller names the version it wanted
             case .failed(let reason): reason
             }
         }

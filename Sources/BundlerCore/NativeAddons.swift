@@ -16,6 +16,14 @@ import PayloadFormat
 /// libnode.so.108` is then matched by SONAME to the libnode already loaded. For
 /// Debian's node_sqlite3.node that leaves libsqlite3.so.0 (1.4 MB).
 ///
+/// Across node versions: a Node-API addon runs on every runtime, so when it was built
+/// against another Debian libnode (node_sqlite3.node NEEDs libnode.so.108) and the app
+/// is bundled for another (libnode.so.137), the bundled copy's NEEDED entry is changed to
+/// name the runtime's libnode (same length: one string in its dynamic string table), and
+/// the loader matches it to the libnode already loaded. An addon that binds to node's
+/// C++ ABI (V8 or node:: symbols) loads only on the node it was built for: bundling it
+/// for another is an error naming the file, its ABI and the `--node` that fits.
+///
 /// Files named `.node` that are not x86-64 ELF shared objects (prebuilds for other
 /// platforms, which packages ship side by side) stay plain files.
 enum NativeAddons {
@@ -33,7 +41,14 @@ enum NativeAddons {
         }
         guard !addons.isEmpty else { return }
 
-        let excluded = try runtimeLibraries(toolkit)
+        let runtimeLibnode = try runtimeLibnodeName(toolkit)
+        for (index, object) in addons {
+            for name in object.needed where name.hasPrefix(libnodePrefix) && name != runtimeLibnode {
+                entries[index] = try retargeted(entries[index], object: object, from: name, to: runtimeLibnode, root: root)
+            }
+        }
+        // Every libnode is the runtime's own: never packed.
+        let excluded = try runtimeLibraries(toolkit).union(addons.flatMap(\.object.needed).filter { $0.hasPrefix(libnodePrefix) })
         let resolver = LibraryResolver.system()
         var libraries: [ArchiveEntry] = []
         var packed: Set<String> = []
@@ -68,22 +83,49 @@ enum NativeAddons {
                                     data: NativeIndex(digest: digest, libraries: libraries.map(\.path)).encoded()))
     }
 
+    static let libnodePrefix = "libnode.so."
+
+    /// node major version by NODE_MODULE_VERSION (Debian's libnode soname number).
+    static let majorByModuleVersion = [108: 18, 115: 20, 127: 22, 137: 24]
+
+    /// The soname of the libnode the output runs (libnode.so.137).
+    static func runtimeLibnodeName(_ toolkit: Toolkit) throws -> String {
+        let major = NodeRuntime.major(of: toolkit.nodeVersion)
+        guard let version = majorByModuleVersion.first(where: { $0.value == major })?.key else {
+            throw BundleError.runtimeUnavailable("no NODE_MODULE_VERSION known for node \(toolkit.nodeVersion) (NativeAddons.majorByModuleVersion)")
+        }
+        return libnodePrefix + String(version)
+    }
+
+    /// The addon `entry` with its NEEDED `from` renamed `to` (a Node-API addon), or the
+    /// error saying which node it needs (an addon of node's C++ ABI).
+    static func retargeted(_ entry: ArchiveEntry, object: ELFObject, from: String, to: String, root: String) throws -> ArchiveEntry {
+        let file = root + "/" + entry.path
+        let abi = Int(from.dropFirst(libnodePrefix.count)) ?? 0
+        if object.usesNodeCxxABI {
+            let fits = majorByModuleVersion[abi].map { "--node \($0)" } ?? "a node whose NODE_MODULE_VERSION is \(abi)"
+            throw BundleError.incompatibleAddon(file, "it was built for node's C++ ABI \(abi) (it NEEDs \(from) and uses V8's C++ API), and the runtime is ABI \(to.dropFirst(libnodePrefix.count)); bundle with \(fits), or use a Node-API build of it")
+        }
+        guard var data = entry.bytes, from.utf8.count == to.utf8.count else {
+            throw BundleError.incompatibleAddon(file, "it NEEDs \(from), which cannot be renamed \(to)")
+        }
+        let needle = Array(("\0" + from + "\0").utf8)
+        guard let range = data.firstRange(of: needle) else {
+            throw BundleError.incompatibleAddon(file, "its NEEDED \(from) is not where its dynamic string table says")
+        }
+        data.replaceSubrange(range, with: Array(("\0" + to + "\0").utf8))
+        var changed = entry
+        changed.content = .bytes(data)
+        return changed
+    }
+
     /// Names the addons never need packed: the base set, and libnode with its closure
     /// (what the shim needs; a one-file `bundle` has the list of what its runtime carries).
     static func runtimeLibraries(_ toolkit: Toolkit) throws -> Set<String> {
-        let shim: String
         switch toolkit.origin {
         case .carried(let carried): return RuntimePack.baseLibraries.union(carried.runtimeLibraries)
-        case .directory(let path, _): shim = path
+        case .directory(let runtime, _): return RuntimePack.baseLibraries.union(try runtime.libraryClosure().map(\.name))
         }
-        let object: ELFObject
-        do {
-            object = try ELFObject.read(shim)
-        } catch {
-            throw BundleError.runtimeUnavailable(error.description)
-        }
-        let closure = try RuntimePack.closure(of: object, resolver: .system())
-        return RuntimePack.baseLibraries.union(closure.map(\.name))
     }
 
     /// SHA-256 over each entry's kind, path, size and bytes, in path order: the same

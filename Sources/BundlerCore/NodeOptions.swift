@@ -1,18 +1,26 @@
-import CNodeVersion
+import Foundation
 
 public enum Versions {
     /// This tool's version.
     public static let bundle = "0.1.0"
-    /// The node version of the runtime `bundle` packs (from the libnode headers it was built with).
-    public static let node = String(cString: bundle_node_version())
 
-    /// What `bundle --version` prints: a one-file `bundle` names the runtime it carries.
+    /// What `bundle --version` prints: a one-file `bundle` names the runtime it carries,
+    /// a build folder the runtimes prepared in it (Scripts/build-runtime), default first.
     public static var line: String {
         switch Result(catching: { try CarriedToolkit.record(of: CommandLine.executablePath) }) {
-        case .success(let record?): "bundle \(bundle) (carries node \(record.nodeVersion) runtime, portable)"
-        case .success(nil): "bundle \(bundle) (node \(node))"
-        case .failure(let error): "bundle \(bundle) (node \(node)); \(error)"
+        case .success(let record?): return "bundle \(bundle) (carries node \(record.nodeVersion) runtime, portable)"
+        case .success(nil): return "bundle \(bundle) (\(preparedRuntimes))"
+        case .failure(let error): return "bundle \(bundle) (\(preparedRuntimes)); \(error)"
         }
+    }
+
+    static var preparedRuntimes: String {
+        let directory = Path.dirname(CommandLine.executablePath)
+        let runtimes = NodeRuntime.available(in: directory).compactMap { try? NodeRuntime.locate($0, in: directory) }
+        guard !runtimes.isEmpty else { return "no node runtime prepared: run Scripts/setup" }
+        let ordered = runtimes.filter { $0.name == NodeRuntime.defaultName } + runtimes.filter { $0.name != NodeRuntime.defaultName }
+        return ordered.map { "node \($0.nodeVersion)" + ($0.name == NodeRuntime.defaultName ? " by default" : ": --node \($0.major)") }
+            .joined(separator: ", ")
     }
 }
 

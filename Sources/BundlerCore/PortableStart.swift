@@ -9,8 +9,9 @@ import PayloadFormat
 struct PortableStart {
     /// The stage program, then zeros up to the page boundary where the launcher starts.
     var stage: [UInt8]
-    /// The base section: `RuntimePack.baseLibraries`, as this machine's dynamic linker
-    /// finds them, in an archive of `library` entries named by file name.
+    /// The base section: `RuntimePack.baseLibraries` of the runtime's own Debian release
+    /// (its packages: libnode was built against that C library), in an archive of
+    /// `library` entries named by file name.
     var base: RuntimePack
 
     static let zstdLevel: Int32 = 19
@@ -19,16 +20,16 @@ struct PortableStart {
 
     /// The stage read from the toolkit, and the base section, prepared once per set of
     /// base libraries (zstd-19 of 5.5 MB takes a few seconds) and kept in `cache`.
-    static func prepare(stage: [UInt8], cache: PackCache?) throws -> PortableStart {
+    static func prepare(stage: [UInt8], runtime: NodeRuntime, cache: PackCache?) throws -> PortableStart {
         let stage = padded(stage)
 
-        let resolver = LibraryResolver.system()
+        let resolver = runtime.libraryResolver
         let nobody = ELFObject(path: "/", soname: nil, needed: [], runpath: [], rpath: [], buildID: [])
         var libraries: [(name: String, path: String)] = []
         var inputs = "bundle-base-pack \(revision)\ncodec zstd \(zstdLevel) \(Zstd.libraryVersion)\n"
         for name in RuntimePack.baseLibraries.sorted() {
             guard let found = resolver.resolve(name, neededBy: nobody) else {
-                throw BundleError.runtimeUnavailable("\(name), which portable outputs carry, is not installed")
+                throw BundleError.runtimeUnavailable("\(name), which portable outputs carry, is not in \(runtime.name)'s packages (\(runtime.root))")
             }
             libraries.append((name, found))
             inputs += "library \(name) \(found) \(RuntimePack.fileIdentity(found))\n"

@@ -70,31 +70,25 @@ public struct RuntimePack: Sendable {
     /// A one-file `bundle` carries it ready made.
     public static func selfContained(toolkit: Toolkit, cache: PackCache? = PackCache.standard(),
                                      progress: (String) -> Void = { _ in }) throws -> RuntimePack {
-        let shimFile: String
+        let runtime: NodeRuntime
         switch toolkit.origin {
         case .carried(let carried): return carried.runtime
-        case .directory(let shim, _): shimFile = shim
+        case .directory(let chosen, _): runtime = chosen
         }
-        let shim: ELFObject
-        do {
-            shim = try ELFObject.read(shimFile)
-        } catch {
-            throw BundleError.runtimeUnavailable(error.description)
-        }
-        let libraries = try closure(of: shim, resolver: .system())
+        let libraries = try runtime.libraryClosure()
         let shimData = toolkit.embedShim
 
-        var inputs = "bundle-runtime-pack \(packRevision)\ncodec zstd \(zstdLevel) \(frameSize) \(Zstd.libraryVersion)\n"
+        var inputs = "bundle-runtime-pack \(packRevision) \(runtime.name) \(runtime.root)\ncodec zstd \(zstdLevel) \(frameSize) \(Zstd.libraryVersion)\n"
         inputs += "shim \(hexString(Array(SHA256.hash(data: shimData))))\n"
         for (name, library) in libraries {
             inputs += "library \(name) \(library.path) \(fileIdentity(library.path)) \(hexString(library.buildID))\n"
         }
         let key = hexString(Array(SHA256.hash(data: Array(inputs.utf8))))
 
-        if let cache, let cached = cache.load(key: key), cached.builtins == builtinIdentities(cached.builtinPaths) {
+        if let cache, let cached = cache.load(key: key), cached.builtins == builtinIdentities(cached.builtinPaths, root: runtime.root) {
             return cached.pack
         }
-        progress("preparing the node runtime pack (once per runtime version; takes about 20 s)")
+        progress("preparing the node \(runtime.nodeVersion) runtime pack (once per runtime version; takes about \(runtime.major >= 20 ? 40 : 20) s)")
 
         var entries = [ArchiveEntry(path: shimPath, kind: .library, data: shimData)]
         var builtinPaths: Set<String> = []
@@ -105,15 +99,17 @@ public struct RuntimePack: Sendable {
         }
         let sortedBuiltins = builtinPaths.sorted()
         for path in sortedBuiltins {
-            guard let data = try? LocalFileSystem().contents(of: path) else {
+            // Served at `path` by the launcher; read from the runtime's own packages, never
+            // the host's (another node's copies would silently change node's globals).
+            guard let data = try? LocalFileSystem().contents(of: runtime.root + path) else {
                 throw BundleError.runtimeUnavailable(
-                    "libnode reads \(path) at startup, but it is not installed (Debian: apt-get install nodejs)")
+                    "libnode reads \(path) at startup, but \(runtime.name) has no \(runtime.root + path) (is its package in Runtimes/\(runtime.name).lock?)")
             }
             entries.append(ArchiveEntry(path: path, kind: .builtin, data: data))
         }
         let archive = try archive(entries: entries, loadOrder: libraries.map { "lib/" + $0.name } + [shimPath])
         let pack = make(archive: archive, compressed: compressFrames(archive), codec: .zstd, selfContained: true)
-        cache?.store(key: key, pack: pack, builtinPaths: sortedBuiltins, builtins: builtinIdentities(sortedBuiltins))
+        cache?.store(key: key, pack: pack, builtinPaths: sortedBuiltins, builtins: builtinIdentities(sortedBuiltins, root: runtime.root))
         return pack
     }
 
@@ -180,8 +176,8 @@ public struct RuntimePack: Sendable {
     }
 
     /// The identity of the files a cached pack holds but its key does not cover.
-    static func builtinIdentities(_ paths: [String]) -> [String] {
-        paths.map { "\($0) \(fileIdentity($0))" }
+    static func builtinIdentities(_ paths: [String], root: String) -> [String] {
+        paths.map { "\($0) \(fileIdentity(root + $0))" }
     }
 
     /// Size, modification time and inode: changes whenever a package update replaces it.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// What the runtime pack needs to know about an ELF shared object: its dynamic
-/// section (DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH) and its GNU build-id. Read with
+/// section (DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH, the symbol versions it needs
+/// from each library) and its GNU build-id. Read with
 /// a few `pread`s of the headers, so looking at libnode (47 MB) costs microseconds.
 /// Only ELF64 little-endian x86-64 objects are accepted, as the dynamic linker here
 /// would.
@@ -12,6 +13,30 @@ struct ELFObject: Equatable, Sendable {
     var runpath: [String]
     var rpath: [String]
     var buildID: [UInt8]
+    /// Library name → the symbol versions it must provide (DT_VERNEED), e.g.
+    /// "libc.so.6" → ["GLIBC_2.34", "GLIBC_2.38"].
+    var neededVersions: [String: Set<String>] = [:]
+    /// Names a V8 or node C++ symbol (`v8::…`, `node::…`) in its dynamic string table: an
+    /// addon that binds to node's C++ ABI, which changes with every node major version
+    /// (NODE_MODULE_VERSION), unlike Node-API.
+    var usesNodeCxxABI = false
+
+    /// The newest glibc version this object needs ("2.38"), nil when it names none.
+    var requiredGlibc: String? {
+        neededVersions.filter { $0.key.hasPrefix("libc.so") || $0.key.hasPrefix("libm.so") }.values
+            .flatMap { $0 }.compactMap { $0.hasPrefix("GLIBC_2.") ? String($0.dropFirst(6)) : nil }
+            .max { ELFObject.versionPrecedes($0, $1) }
+    }
+
+    static func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+        bytes.firstRange(of: Array(text.utf8)) != nil
+    }
+
+    /// "2.9" before "2.38": dotted numbers compared part by part.
+    static func versionPrecedes(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: ".").map { Int($0) ?? 0 }, y = b.split(separator: ".").map { Int($0) ?? 0 }
+        return x.lexicographicallyPrecedes(y)
+    }
 
     enum ReadError: Error, Equatable, CustomStringConvertible {
         case unreadable(String, String)
@@ -109,6 +134,34 @@ struct ELFObject: Equatable, Sendable {
             let end = strings[start...].firstIndex(of: 0) ?? strings.count
             return String(decoding: strings[start..<end], as: UTF8.self)
         }
+        func bytes(atAddress address: UInt64, count: Int) throws(ReadError) -> [UInt8] {
+            guard let segment = segments.first(where: { $0.type == 1 && address >= $0.address && address - $0.address < UInt64($0.size) })
+            else { throw .notELF(path, "address outside the file") }
+            return try file.bytes(at: segment.offset + Int(address - segment.address), count: count)
+        }
+        // DT_VERNEED (0x6ffffffe) and DT_VERNEEDNUM (0x6fffffff): a chain of Elf64_Verneed
+        // records (version, count, file, aux, next), each with a chain of Elf64_Vernaux
+        // (hash, flags, other, name, next).
+        if let address = tags.first(where: { $0.tag == 0x6fff_fffe })?.value,
+           let count = tags.first(where: { $0.tag == 0x6fff_ffff })?.value {
+            var record = address
+            for _ in 0..<min(count, 256) {
+                let need = try bytes(atAddress: record, count: 16)
+                let file = try string(UInt64(need.integer(UInt32.self, at: 4)))
+                var aux = record + UInt64(need.integer(UInt32.self, at: 8))
+                for _ in 0..<min(Int(need.integer(UInt16.self, at: 2)), 256) {
+                    let entry = try bytes(atAddress: aux, count: 16)
+                    object.neededVersions[file, default: []].insert(try string(UInt64(entry.integer(UInt32.self, at: 8))))
+                    let next = entry.integer(UInt32.self, at: 12)
+                    if next == 0 { break }
+                    aux += UInt64(next)
+                }
+                let next = need.integer(UInt32.self, at: 12)
+                if next == 0 { break }
+                record += UInt64(next)
+            }
+        }
+        object.usesNodeCxxABI = Self.contains(strings, "\0_ZN2v8") || Self.contains(strings, "\0_ZN4node")
         let origin = (path as NSString).deletingLastPathComponent
         func searchPath(_ text: String) -> [String] {
             text.split(separator: ":").map {

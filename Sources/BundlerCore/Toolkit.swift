@@ -18,12 +18,20 @@ public struct Toolkit: Sendable {
     public var origin: Origin
 
     public enum Origin: Sendable {
-        /// Files in a build folder; `shim` is where the embedding shim is, whose library
-        /// closure the runtime section is made of, and `codeCacheScript` the script the
-        /// system's node runs.
-        case directory(shim: String, codeCacheScript: String?)
+        /// Files in a build folder, and the runtime chosen (`NodeRuntime`: its embedding
+        /// shim, whose library closure the runtime section is made of, and its packages);
+        /// `codeCacheScript` is the script a node of that version runs.
+        case directory(runtime: NodeRuntime, codeCacheScript: String?)
         /// Carried in the `bundle` file itself.
         case carried(CarriedToolkit)
+    }
+
+    /// The version of node the outputs run.
+    public var nodeVersion: String {
+        switch origin {
+        case .directory(let runtime, _): runtime.nodeVersion
+        case .carried(let carried): carried.nodeVersion
+        }
     }
 
     public var carried: CarriedToolkit? {
@@ -31,11 +39,21 @@ public struct Toolkit: Sendable {
         return nil
     }
 
-    public static func locate(executable: String = CommandLine.executablePath) throws -> Toolkit {
-        if let carried = try CarriedToolkit.read(executable) { return carried }
+    /// The toolkit for outputs of the runtime `runtimeName` ("node24"; nil: the default,
+    /// or the one a one-file `bundle` carries).
+    public static func locate(executable: String = CommandLine.executablePath, runtime runtimeName: String? = nil) throws -> Toolkit {
+        if let carried = try CarriedToolkit.read(executable) {
+            let carriedName = "node\(NodeRuntime.major(of: carried.nodeVersion))"
+            if let runtimeName, runtimeName != carriedName {
+                throw BundleError.runtimeUnavailable(
+                    "this one-file bundle carries node \(carried.nodeVersion) only (--node \(carriedName.dropFirst(4))); \(runtimeName) needs a bundle built from source")
+            }
+            return carried
+        }
         let directory = Path.dirname(executable)
         let launcher = directory + "/bundle-launcher"
-        let shim = directory + "/libBundleEmbed.so"
+        let runtime = try NodeRuntime.locate(runtimeName ?? NodeRuntime.defaultName, in: directory)
+        let shim = runtime.shim
         for path in [launcher, shim] where !FileManager.default.isReadableFile(atPath: path) {
             throw BundleError.toolkitMissing(Path.basename(path))
         }
@@ -53,7 +71,7 @@ public struct Toolkit: Sendable {
         return Toolkit(launcher: try files.contents(of: launcher), embedShim: try files.contents(of: shim),
                        bootstrap: try files.contents(of: bootstrap), codeCacheScript: try script.map(files.contents),
                        stage: FileManager.default.isReadableFile(atPath: stage) ? try files.contents(of: stage) : nil,
-                       origin: .directory(shim: shim, codeCacheScript: script))
+                       origin: .directory(runtime: runtime, codeCacheScript: script))
     }
 }
 

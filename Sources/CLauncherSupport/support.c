@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -576,3 +577,5 @@ void launcher_set_root_certs(void *secure_context) {
     if (extra_ca_file != NULL) pthread_once(&extra_ca_once, load_extra_ca_certs);
     set_root_certs(secure_context);
 }
+
+const char *launcher_libc_version(void) { return gnu_get_libc_version(); }

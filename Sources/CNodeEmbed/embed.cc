@@ -1,5 +1,9 @@
-// The embedder sequence from Node's "C++ embedder API" page, for node 18's libnode,
-// behind a C ABI so the Swift launcher can dlopen it after making libnode available.
+// The embedder sequence from Node's "C++ embedder API" page behind a C ABI, so the
+// Swift launcher can dlopen it after making libnode available. Built once per runtime
+// against that runtime's own headers (Runtimes/README.md): node 18 by SwiftPM (C++17),
+// node 24 by Scripts/build-runtime (its V8 headers need C++20). Where the two APIs
+// differ, NODE_MAJOR_VERSION picks; the startup snapshot is the one real difference
+// (see "Startup snapshot").
 #include "CNodeEmbed.h"
 
 #include <node.h>
@@ -16,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#if NODE_MAJOR_VERSION < 20
 namespace node {
 // Exported by libnode 18 but not declared in node.h: what `node --snapshot-blob <file>`
 // runs after InitializeOncePerProcess (reads the blob, deserializes the main context
@@ -23,6 +28,7 @@ namespace node {
 struct SnapshotData;
 int LoadSnapshotDataAndRun(const SnapshotData** snapshot_data, const InitializationResult* result);
 }  // namespace node
+#endif
 
 namespace {
 
@@ -100,7 +106,11 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info, con
                            static_cast<int>(options.bootstrap_length)).ToLocal(&code)) {
     return {};
   }
+#if NODE_MAJOR_VERSION >= 20
+  ScriptOrigin origin(String::NewFromUtf8Literal(isolate, "bundle:bootstrap.js"));
+#else
   ScriptOrigin origin(isolate, String::NewFromUtf8Literal(isolate, "bundle:bootstrap.js"));
+#endif
   ScriptCompiler::Source source(code, origin);
   Local<String> params[] = {
       String::NewFromUtf8Literal(isolate, "process"),
@@ -155,10 +165,16 @@ MaybeLocal<Value> RunBootstrap(const node::StartExecutionCallbackInfo& info, con
 
 int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::string>& args,
                    const std::vector<std::string>& exec_args, const bundle_embed_options& options,
-                   bool node_command_line) {
+                   bool node_command_line, bool from_builtin_snapshot) {
   std::vector<std::string> errors;
-  std::unique_ptr<node::CommonEnvironmentSetup> setup =
-      node::CommonEnvironmentSetup::Create(platform, &errors, args, exec_args);
+  std::unique_ptr<node::CommonEnvironmentSetup> setup;
+#if NODE_MAJOR_VERSION >= 20
+  if (from_builtin_snapshot) {
+    node::EmbedderSnapshotData::Pointer snapshot = node::EmbedderSnapshotData::BuiltinSnapshotData();
+    if (snapshot) setup = node::CommonEnvironmentSetup::CreateFromSnapshot(platform, &errors, snapshot.get(), args, exec_args);
+  }
+#endif
+  if (!setup && errors.empty()) setup = node::CommonEnvironmentSetup::Create(platform, &errors, args, exec_args);
   if (!setup) {
     PrintErrors(errors);
     return 1;
@@ -245,7 +261,13 @@ std::vector<std::string> ExecArguments(const bundle_embed_options& options, cons
 
 // MARK: - Startup snapshot
 //
-// Debian's libnode is built without node's startup snapshot, so every start compiles
+// node 24: Debian's libnode137 carries node's built-in startup snapshot, and the public
+// API starts from it (CommonEnvironmentSetup::CreateFromSnapshot with
+// EmbedderSnapshotData::BuiltinSnapshotData(), in RunEnvironment): measured, an empty
+// app 40 ms instead of 72 ms from scratch. Nothing below is needed there, and
+// bundle_embed_build_snapshot makes nothing.
+//
+// node 18: Debian's libnode108 is built without node's startup snapshot, so every start compiles
 // and runs node's own bootstrap JavaScript (measured: an empty app 117 ms without a
 // snapshot, 72 ms from one). The launcher makes a snapshot of this libnode once per
 // runtime cache directory (bundle_embed_build_snapshot, in a child process) and passes
@@ -263,6 +285,7 @@ std::vector<std::string> ExecArguments(const bundle_embed_options& options, cons
 // option it does not know to V8. So the snapshot is used only when node gets no option
 // at all: none baked in, none from a fork's command line, no NODE_OPTIONS.
 
+#if NODE_MAJOR_VERSION < 20
 const bundle_embed_options* main_options = nullptr;
 bool main_node_command_line = false;
 
@@ -300,6 +323,7 @@ int RunFromSnapshot(const bundle_embed_options& options, const std::vector<std::
   node::TearDownOncePerProcess();
   return exit_code;
 }
+#endif
 
 }  // namespace
 
@@ -315,13 +339,18 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   uint64_t flags = 0;
   if (!options->allow_node_options) flags |= node::ProcessInitializationFlags::kDisableNodeOptionsEnv;
   const std::vector<std::string> argv(options->argv, options->argv + options->argc);
+#if NODE_MAJOR_VERSION < 20
   if (CanUseSnapshot(*options, node_args)) return RunFromSnapshot(*options, argv, node_command_line, flags);
+  constexpr bool from_builtin_snapshot = false;
+#else
+  constexpr bool from_builtin_snapshot = true;
+#endif
 
   // V8 and the platform are initialized here, not by node, so the page's order
   // (platform, then V8) holds on 18.
   flags |= node::ProcessInitializationFlags::kNoInitializeV8 | node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
-  std::unique_ptr<node::InitializationResult> result = node::InitializeOncePerProcess(
-      node_args, static_cast<node::ProcessInitializationFlags::Flags>(flags));
+  // A std::shared_ptr from node 20 on, a std::unique_ptr before.
+  auto result = node::InitializeOncePerProcess(node_args, static_cast<node::ProcessInitializationFlags::Flags>(flags));
   PrintErrors(result->errors());
   if (result->early_return()) return result->exit_code();
 
@@ -331,7 +360,8 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
 
   // node's own parse left the script and its arguments, after argv0.
   const std::vector<std::string>& args = node_parses_arguments ? result->args() : argv;
-  int exit_code = RunEnvironment(platform.get(), args, ExecArguments(*options, result->exec_args()), *options, node_command_line);
+  int exit_code = RunEnvironment(platform.get(), args, ExecArguments(*options, result->exec_args()), *options,
+                                 node_command_line, from_builtin_snapshot);
 
   v8::V8::Dispose();
   v8::V8::DisposePlatform();
@@ -339,6 +369,11 @@ extern "C" int bundle_embed_run(const bundle_embed_options* options) {
   return exit_code;
 }
 
+#if NODE_MAJOR_VERSION >= 20
+extern "C" int bundle_embed_build_snapshot(const char*, const char*) {
+  return 1;  // node's built-in snapshot is used instead ("Startup snapshot")
+}
+#else
 // What the snapshot holds besides node's own bootstrap: the builtin modules node 18
 // supports in a user-land snapshot (lib/internal/main/mksnapshot.js, "supportedModules")
 // that apps commonly load, so that they are deserialized instead of compiled and run at
@@ -373,3 +408,4 @@ extern "C" int bundle_embed_build_snapshot(const char* argv0, const char* blob_p
   std::remove(entry.c_str());
   return exit_code;
 }
+#endif

@@ -33,6 +33,12 @@ func launch() throws(LauncherError) -> Int32 {
     if !launch.allowNodeOptions, launcher_hide_startup_environment() != 0 {
         throw .runtime("cannot prepare the environment: out of memory")
     }
+    if let required = launch.requiredGlibc {
+        let here = String(cString: launcher_libc_version())
+        if versionPrecedes(here, required) {
+            throw .runtime("it needs glibc \(required) or newer and this system has \(here) (bundle it as a portable output, the default, to carry its own)")
+        }
+    }
     BaseLibraries.prepare(image)
     let runtime = try RuntimeCache(image: image).loadEmbedEntry()
     try NativeAddons.register(app)
@@ -76,16 +82,27 @@ func launch() throws(LauncherError) -> Int32 {
     return launcher_call_embed(runtime.entry, &options)
 }
 
+/// "2.36" before "2.38": dotted numbers compared part by part.
+func versionPrecedes(_ a: String, _ b: String) -> Bool {
+    a.split(separator: ".").map { Int($0) ?? 0 }.lexicographicallyPrecedes(b.split(separator: ".").map { Int($0) ?? 0 })
+}
+
 /// The author's choices baked in at bundle time (EntryKind.launchOptions).
 struct LaunchOptions {
     var nodeOptions: [String] = []
     var allowNodeOptions = false
+    /// The newest glibc the runtime's libraries need, for outputs that use the host's
+    /// C library: checked first, so an old host gets one line instead of the dynamic
+    /// linker's message about one symbol version.
+    var requiredGlibc: String?
 
     init(_ entry: ArchiveReader.Entry?) {
         guard let entry else { return }
         for line in String(decoding: entry.data, as: UTF8.self).split(separator: "\n") {
             if line == "allow-node-options" {
                 allowNodeOptions = true
+            } else if line.hasPrefix("requires-glibc ") {
+                requiredGlibc = String(line.dropFirst("requires-glibc ".count))
             } else if line.hasPrefix("node-option ") {
                 nodeOptions.append(String(line.dropFirst("node-option ".count)))
             }

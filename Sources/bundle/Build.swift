@@ -13,6 +13,11 @@ struct Build: ParsableCommand {
     var output: String?
 
     @Option(help: ArgumentHelp(
+        "The node version the app runs on: 24 or 18 (default: \(NodeRuntime.defaultName.dropFirst(4))). Each is Debian's node of that version, prepared by Scripts/setup.",
+        valueName: "major"))
+    var node: String?
+
+    @Option(help: ArgumentHelp(
         "Which node runtime the app uses: bundled (inside the output; runs without node installed) or system (the machine's libnode108; small output).",
         valueName: "bundled|system"))
     var runtime: RuntimeMode = .bundled
@@ -57,7 +62,7 @@ struct Build: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let started = Date()
-            let toolkit = try Toolkit.locate()
+            let toolkit = try Toolkit.locate(runtime: node.map(NodeRuntime.name(forOption:)))
             let bundler = Bundler(toolkit: toolkit, progress: { message in
                 if !quiet { Terminal.progress(message) }
             })
@@ -77,7 +82,8 @@ struct Build: ParsableCommand {
             let result = try bundler.bundle(request)
             for diagnostic in result.app.diagnostics { Terminal.warning(diagnostic.description) }
             if !quiet {
-                Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil).print()
+                Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil,
+                        nodeVersion: toolkit.nodeVersion).print()
             }
         }
     }
@@ -91,6 +97,7 @@ struct Summary {
     let verbose: Bool
     /// Made by a one-file bundle, with the runtime it carries.
     let carried: Bool
+    let nodeVersion: String
 
     func print() {
         let relative = result.output.hasPrefix(FileManager.default.currentDirectoryPath + "/")
@@ -98,7 +105,7 @@ struct Summary {
         Terminal.line("  \(Terminal.bold(relative))  \(Terminal.size(result.totalSize))  "
             + Terminal.dim("(launcher \(Terminal.size(result.launcherSize))"
                 + (result.portableSize > 0 ? " · first stage and C libraries \(Terminal.size(result.portableSize))" : "")
-                + " · runtime \(Terminal.size(result.runtimeSize)) · app \(Terminal.size(result.appSize)))"))
+                + " · node \(nodeVersion) \(Terminal.size(result.runtimeSize)) · app \(Terminal.size(result.appSize)))"))
         let files = result.fileSizes
         if verbose {
             for file in files { Terminal.line("    \(Terminal.size(file.size).padding(toLength: 9, withPad: " ", startingAt: 0)) \(file.path)") }
@@ -109,7 +116,7 @@ struct Summary {
         if verbose {
             Terminal.line(result.codeCacheSize.map { "  V8 code cache: \(Terminal.size($0))" }
                 ?? (carried ? "  no V8 code cache: the carried node runtime could not run here to make it"
-                    : "  no V8 code cache: no node \(Versions.node) on PATH or in /usr/bin to make it"))
+                    : "  no V8 code cache: no node \(nodeVersion) on PATH or in /usr/bin to make it"))
             for note in result.codeCacheNotes { Terminal.line("    \(note)") }
         }
         LeftOutSummary(app: result.app).print()

@@ -1,4 +1,5 @@
 import Foundation
+import BundlerCore
 import ProcessTestSupport
 import Testing
 
@@ -50,7 +51,23 @@ enum Tools {
     /// The release build that Scripts/setup makes; BUNDLE_BIN_DIR points elsewhere.
     static let binDirectory = ProcessInfo.processInfo.environment["BUNDLE_BIN_DIR"] ?? packageRoot + "/.build/release"
     static let bundle = binDirectory + "/bundle"
+    /// Debian 12's node (18), for what only needs some node.
     static let node = "/usr/bin/node"
+
+    /// The runtime the suite's outputs run: `BUNDLE_TEST_NODE` (a major version: the
+    /// suite then bundles with `--node` it), else bundle's default.
+    static let runtimeOption = ProcessInfo.processInfo.environment["BUNDLE_TEST_NODE"]
+    static let runtime = try! NodeRuntime.locate(runtimeOption.map(NodeRuntime.name(forOption:)) ?? NodeRuntime.defaultName,
+                                                 in: binDirectory)
+    /// What `bundle` is given for that runtime.
+    static var runtimeArguments: [String] { runtimeOption.map { ["--node", $0] } ?? [] }
+
+    /// The command that runs that runtime's own node with `arguments`: Debian 12's node
+    /// when it is that version, else Scripts/runtime-node (the runtime as if installed).
+    static func referenceNode(_ arguments: [String], runtime: NodeRuntime = runtime) -> (executable: String, arguments: [String]) {
+        if runtime.major == 18 { return (node, arguments) }
+        return (packageRoot + "/Scripts/runtime-node", [runtime.root] + arguments)
+    }
 }
 
 /// Where a fixture's files appear inside its bundled app: the virtual root, then the
@@ -104,13 +121,14 @@ final class Fixture {
 
     /// Runs `node <entry> args` on the source, as the baseline.
     func node(_ entry: String, _ arguments: [String] = [], stdin: String? = nil) throws -> Outcome {
-        try run(Tools.node, [entry] + arguments, in: directory, stdin: stdin)
+        let node = Tools.referenceNode([entry] + arguments)
+        return try run(node.executable, node.arguments, in: directory, stdin: stdin)
     }
 
     /// Bundles the entry into a fresh directory and returns the output's path.
     func bundle(_ entry: String, extra: [String] = []) throws -> String {
         let output = try scratchDirectory("output") + "/app"
-        let result = try run(Tools.bundle, [entry, "-o", output] + extra, in: directory)
+        let result = try run(Tools.bundle, [entry, "-o", output] + Tools.runtimeArguments + extra, in: directory)
         guard result.status == 0 else { throw FixtureError("bundle failed: \(result)") }
         return output
     }

@@ -81,6 +81,30 @@ struct NativeAddonTests {
 
     // MARK: Runs
 
+    /// Node-API is stable across node versions: Debian's node_sqlite3.node, built for
+    /// node 18 (NEEDs libnode.so.108), runs bundled for node 24 in the bare root, bound
+    /// to node 24's libnode. node_expat.node uses V8's C++ API (node 18's ABI 108): for
+    /// node 24 it is one line naming it, its ABI and `--node 18`, and nothing is written.
+    @Test func aNodeAPIAddonForNode18RunsOnNode24AndACxxABIAddonIsRefused() throws {
+        let fixture = try Fixture()
+        try fixture.sqliteApp()
+        let root = try Chroot()
+        try root.install(try fixture.bundle("app.js", as: "sqlite", extra: ["--node", "24"]), as: "sqlite")
+        let result = try root.run([Chroot.Command(app: "sqlite", environment: ["HOME": "/home"])])[0]
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == Self.sqliteOutput, "\(result)")
+        #expect(result.stderr == "", "\(result)")
+
+        let expat = try Fixture()
+        try expat.twoAddonsApp()
+        let refused = try run(Fixture.binaries + "/bundle", ["app.js", "-o", expat.directory + "/two", "--node", "24"], in: expat.directory)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused)")
+        #expect(refused.stderr.contains("node_expat.node cannot load: it was built for node's C++ ABI 108"), "\(refused)")
+        #expect(refused.stderr.contains("--node 18"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: expat.directory + "/two"))
+    }
+
     @Test func sqliteRunsWithItsSourceDeletedFromAnotherDirectory() throws {
         let fixture = try Fixture()
         let source = try fixture.sqliteApp()

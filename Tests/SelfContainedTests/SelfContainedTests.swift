@@ -416,9 +416,9 @@ final class Fixture: Sendable {
         return try bundle("suite.js", as: "suite")
     }
 
-    func bundle(_ entry: String, as name: String, runtime: String = "bundled") throws -> String {
+    func bundle(_ entry: String, as name: String, runtime: String = "bundled", extra: [String] = []) throws -> String {
         let output = directory + "/" + name
-        let result = try run(Self.binaries + "/bundle", [entry, "-o", output, "--runtime", runtime], in: directory)
+        let result = try run(Self.binaries + "/bundle", [entry, "-o", output, "--runtime", runtime] + extra, in: directory)
         guard result.status == 0 else { throw TestFailure("bundle \(entry) failed: \(result)") }
         return output
     }

@@ -11,6 +11,10 @@ int launcher_open_self(void);
 
 /// argc and argv of main, captured before it runs (also without /proc).
 int launcher_argc(void);
+
+/// The running C library's version ("2.36"): gnu_get_libc_version, which Swift's Glibc
+/// module does not declare.
+const char *launcher_libc_version(void);
 char **launcher_argv(void);
 
 /// 1 when the kernel started this process with more privileges than its caller has

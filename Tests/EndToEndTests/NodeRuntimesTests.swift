@@ -1,0 +1,98 @@
+import BundlerCore
+import Foundation
+import Testing
+
+/// `bundle --node <major>`: every runtime Runtimes/ has a recipe for is prepared by
+/// Scripts/setup, and an output runs exactly its runtime's node, compared with that
+/// runtime's own `node` (Scripts/runtime-node: its loader, libraries and JS files).
+@Suite struct NodeRuntimesTests {
+    static func runtime(_ major: Int) throws -> NodeRuntime {
+        try NodeRuntime.locate("node\(major)", in: Tools.binDirectory)
+    }
+
+    /// The runtime's own node on `entry` in the fixture's folder: the baseline.
+    static func runtimeNode(_ runtime: NodeRuntime, _ fixture: Fixture, _ entry: String) throws -> Outcome {
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "NODE_EXTRA_CA_CERTS")
+        environment.removeValue(forKey: "NODE_OPTIONS")
+        let node = Tools.referenceNode([entry], runtime: runtime)
+        return try run(node.executable, node.arguments, in: fixture.directory, environment: environment)
+    }
+
+    /// What apps written for current node use, bundled for node 24, with the source gone:
+    /// the same output as node 24's own node on the source.
+    @Test func currentNodeAPIsRunBundledOnNode24() throws {
+        let runtime = try Self.runtime(24)
+        let fixture = try Fixture([
+            "package.json": #"{ "name": "modern", "files": ["app.js", "lib/"] }"#,
+            "app.js": """
+                const results = {};
+                const attempt = (name, f) => { try { results[name] = f(); } catch (e) { results[name] = `threw ${e.code} ${e.message}`; } };
+                attempt('groupBy', () => Object.groupBy([1, 2, 3, 4], (n) => (n % 2 ? 'odd' : 'even')));
+                attempt('withResolvers', () => typeof Promise.withResolvers().resolve);
+                attempt('setUnion', () => [...new Set([1, 2]).union(new Set([2, 3]))]);
+                attempt('iteratorHelpers', () => [1, 2, 3].values().map((n) => n * 2).toArray());
+                attempt('sqlite', () => {
+                  const { DatabaseSync } = require('node:sqlite');
+                  const db = new DatabaseSync(':memory:');
+                  db.exec('create table t(x)');
+                  db.prepare('insert into t values (?)').run(42);
+                  return db.prepare('select x from t').all();
+                });
+                attempt('cryptoHash', () => require('node:crypto').hash('sha256', 'bundle'));
+                attempt('parseEnv', () => require('node:util').parseEnv('A=1\\nB=two'));
+                attempt('globSync', () => require('node:fs').globSync('lib/*.js', { cwd: __dirname }).sort());
+                attempt('requireOfAnESModule', () => require('./lib/answer.mjs').answer);
+                attempt('globals', () => [typeof fetch, typeof WebSocket, typeof navigator.hardwareConcurrency]);
+                attempt('version', () => process.version);
+                console.log(JSON.stringify(results));
+                """,
+            "lib/a.js": "module.exports = 1;\n",
+            "lib/b.js": "module.exports = 2;\n",
+            "lib/answer.mjs": "export const answer = 42;\n",
+        ])
+        let expected = try Self.runtimeNode(runtime, fixture, "app.js")
+        #expect(expected.status == 0, "\(expected)")
+        #expect(expected.stdout.contains(#""version":"\#(runtime.nodeVersion)""#), "\(expected)")
+        #expect(!expected.stdout.contains("threw"), "the baseline itself lacks an API: \(expected)")
+        #expect(expected.stdout.contains(#""globals":["function","function","number"]"#), "\(expected)")
+
+        let output = try fixture.bundle("app.js", extra: ["--node", "24"])
+        try fixture.removeSource()
+        let bundled = try run(output, in: try fixture.scratchDirectory("cwd"))
+        #expect(bundled.stdout == expected.stdout)
+        #expect(bundled.status == 0, "\(bundled)")
+    }
+
+    /// Each runtime's output is that node: version, and the runtime named where the user
+    /// looks (`--version`, the summary, `inspect`).
+    @Test(arguments: [24, 18])
+    func eachRuntimeIsNamedAndRunsItsOwnNode(major: Int) throws {
+        let runtime = try Self.runtime(major)
+        let fixture = try Fixture(["app.js": "console.log(process.version, process.versions.modules)\n"])
+        let output = try fixture.scratchDirectory("out") + "/app"
+        let bundled = try run(Tools.bundle, ["app.js", "-o", output, "--node", String(major)], in: fixture.directory)
+        #expect(bundled.status == 0, "\(bundled)")
+        #expect(bundled.stderr.contains("node \(runtime.nodeVersion) "), "the summary names the runtime: \(bundled.stderr)")
+        let ran = try run(output)
+        #expect(ran.stdout.hasPrefix("\(runtime.nodeVersion) "), "\(ran)")
+        let inspected = try run(Tools.bundle, ["inspect", output])
+        #expect(inspected.stdout.contains(runtime.nodeVersion), "\(inspected)")
+        let version = try run(Tools.bundle, ["--version"])
+        #expect(version.stdout.contains("node \(runtime.nodeVersion)"), "\(version)")
+    }
+
+    /// A runtime with no recipe, or a malformed value: one line naming it and the
+    /// runtimes there are; nothing written.
+    @Test(arguments: ["22", "node99", "latest"])
+    func anUnknownRuntimeIsOneLineAndWritesNothing(value: String) throws {
+        let fixture = try Fixture(["app.js": "console.log(1)\n"])
+        let outputDirectory = try fixture.scratchDirectory("out")
+        let result = try run(Tools.bundle, ["app.js", "-o", outputDirectory + "/app", "--node", value], in: fixture.directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
+        #expect(result.stderr.contains("no runtime \(NodeRuntime.name(forOption: value))"), "\(result)")
+        #expect(result.stderr.contains("node24") && result.stderr.contains("node18"), "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outputDirectory) == [])
+    }
+}
