@@ -6,7 +6,7 @@
 //       until the bootstrap asks for it with ensureArchive, as when the launcher
 //       inflates the archive on first use (Sources/Launcher/LazyArchive.swift), and
 //       gone again when it gives bytes back with releaseArchive
-// then calls Templates/bootstrap.js the way the launcher does, with the real process,
+// then calls the bootstrap (Templates/bootstrap/, joined) the way the launcher does, with the real process,
 // this file's `require` as internalRequire (--expose-internals lets it load node's
 // internal modules, as the launcher's does; without it the bootstrap takes its public
 // fallbacks), and the archive as a SharedArrayBuffer.

@@ -1,0 +1,49 @@
+'use strict';
+// The first JavaScript that runs inside a bundled app.
+//
+// The launcher compiles this file as a function body with the parameters
+// (process, internalRequire, archive) and calls it once:
+//   process          the real process; process.argv is [execPath, ...userArgs]
+//   internalRequire  node's builtin loader, which can load node's 'internal/...'
+//                    modules (plain `require` under the tests, with --expose-internals)
+//   archive          SharedArrayBuffer (or ArrayBuffer) holding the app archive, layout
+//                    in Sources/PayloadFormat/Format.swift ("Archive")
+// A fourth argument says what to start: the app ({ role: 'main' }, the default), a
+// worker thread ({ role: 'worker', ... }, see "Worker threads") or the hooks thread of
+// the module.register() fallback ({ role: 'hooks' }, see "ES modules"). The launcher's
+// also carries ensureArchive(offset, length) when it inflates the archive on first use
+// (Sources/Launcher/LazyArchive.swift): bytes outside the index may be read only after
+// it returned for them. Threads get a whole archive (sharedArchive()). With it comes
+// releaseArchive(offset, length, passedOffset, passedLength), which gives back the
+// memory of a file's bytes once they were copied out (see `giveBack`).
+//
+// It shows the app's files, read-only, under VIRTUAL_ROOT to node's CommonJS and ES
+// module loaders and to the `fs` module, then runs the entry the way `node app.js`
+// would. File data is never copied at startup: the index keeps offsets and files are
+// decoded on use.
+
+const launch = arguments[3] ?? { role: 'main' }; // eslint-disable-line prefer-rest-params
+const VIRTUAL_ROOT = launch.virtualRoot; // Format.virtualRoot, from the launcher
+const FILE = 'file';
+const DIRECTORY = 'directory';
+const LINK = 'link'; // what lstat sees of a link (createVirtualFs, `links`)
+const ensureArchive = launch.ensureArchive ?? (() => {});
+const releaseArchive = launch.releaseArchive ?? (() => {});
+// Set in the environment of the children the app starts of itself (see "Children of the app").
+const STARTED_BY_ENVIRONMENT_KEY = 'BUNDLE_STARTED_BY';
+
+const fs = internalRequire('fs');
+const path = internalRequire('path');
+const Module = internalRequire('module');
+const url = internalRequire('url');
+const util = internalRequire('util');
+const os = internalRequire('os');
+const { Buffer } = internalRequire('buffer');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+let systemErrorMap = null; // errno -> [code, description], made on the first error
+let sharedArchiveBuffer = null; // see sharedArchive()
+let bigIntStatsPrototype = null; // see statsOf
+let virtualWorkingDirectory = null; // see installWorkingDirectory
+const sourcesRead = new Map(); // virtual path -> the text fs last read of it, for files with a code cache
+const COPY_PIECE = 8 << 20; // see copyOut
+const WORKER_ENVIRONMENT_KEY = 'bundle:archive'; // see "Worker threads"
