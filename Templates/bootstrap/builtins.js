@@ -1,19 +1,15 @@
 // Builtins adapted when the app first asks for them.
-
-// MARK: - Builtins adapted on first use
 //
-// worker_threads and child_process get wrappers (below), fs/promises the patches of fs.
-// Loading them costs about 6 ms each, which plain node does not pay at startup: they
-// are adapted when the app first asks for them. Every way an app gets a builtin —
-// require('x'), require('node:x'), import, import() — goes through node's
-// BuiltinModule.prototype.compileForPublicLoader (18.20 internals), before the app
-// sees the exports and before node makes their ES module view; the adaptation happens
-// there. (Wrapping Module._load instead would leave a bootstrap frame under every
-// module's code, one less frame of the app in its error stacks.) cluster takes fork()
-// from child_process while it loads: asking for cluster adapts child_process first.
-// Without those internals everything is adapted at startup.
+// worker_threads and child_process get wrappers (workers.js, children.js), fs/promises
+// the patches of fs. Loading them costs about 6 ms each, which plain node does not pay
+// at startup: they are adapted when the app first asks for them, before the app sees
+// their exports and before node makes their ES module view. Where node tells us that
+// an app asks for a builtin is the runtime's (runtime-node18.js, runtime-node24.js).
+// cluster takes fork() from child_process while it loads: asking for cluster adapts
+// child_process first.
 
-function adaptBuiltinsOnFirstUse() {
+// adapt(id) for a builtin's id without "node:"; `all` adapts every one at once.
+function builtinAdapter() {
   const adapters = new Map([
     ['fs/promises', () => fs.promises], // the getter patches it
     ['worker_threads', installWorkerSupport],
@@ -27,19 +23,5 @@ function adaptBuiltinsOnFirstUse() {
     done.add(install);
     install();
   };
-  let BuiltinModule = null;
-  try {
-    ({ BuiltinModule } = internalRequire('internal/bootstrap/realm'));
-  } catch {
-    // internals not reachable
-  }
-  const proto = BuiltinModule?.prototype;
-  if (typeof proto?.compileForPublicLoader !== 'function') {
-    for (const id of adapters.keys()) adapt(id);
-    return;
-  }
-  replace(proto, 'compileForPublicLoader', (original) => function compileForPublicLoader() {
-    adapt(this.id);
-    return Reflect.apply(original, this, arguments);
-  });
+  return { adapt, all: () => { for (const id of adapters.keys()) adapt(id); } };
 }

@@ -55,16 +55,13 @@ function markedIfChildOfApp(shape, args) {
 // module" and exit code 1. Code comes from -e/-p, else from stdin, or a REPL on a
 // terminal, as node's main would choose.
 function runAsNode() {
-  const { getOptionValue } = internalRequire('internal/options');
-  for (const option of ['--check', '--test', '--watch']) {
-    if (getOptionValue(option)) {
-      process.stderr.write(`${process.execPath}: node's ${option} is not available in a bundled app\n`);
-      process.exit(9); // node's exit code for an option it cannot use
-    }
+  const commandLine = runtime.nodeCommandLine();
+  if (commandLine.refused !== undefined) {
+    process.stderr.write(`${process.execPath}: node's ${commandLine.refused} is not available in a bundled app\n`);
+    process.exit(9); // node's exit code for an option it cannot use
   }
-  const print = getOptionValue('--print');
-  if (getOptionValue('[has_eval_string]') && !getOptionValue('--interactive')) {
-    evalAsNode('[eval]', getOptionValue('--eval'), print);
+  if (commandLine.evalCode !== undefined && !commandLine.interactive) {
+    evalAsNode('[eval]', commandLine.evalCode, commandLine);
     return;
   }
   const script = process.argv[1];
@@ -74,26 +71,17 @@ function runAsNode() {
     else Module.runMain(process.argv[1]);
     return;
   }
-  if (getOptionValue('--interactive') || process.stdin.isTTY) {
-    internalRequire('internal/repl').createInternalRepl(process.env, (error, repl) => {
-      if (error) throw error;
-      repl.on('exit', () => process.exit());
-    });
+  if (commandLine.interactive || process.stdin.isTTY) {
+    runtime.startRepl();
     return;
   }
-  internalRequire('internal/process/execution').readStdin((code) => {
+  runtime.readStdin((code) => {
     process._eval = code;
-    evalAsNode('[stdin]', code, print);
+    evalAsNode('[stdin]', code, commandLine);
   });
 }
 
-function evalAsNode(name, code, print) {
-  const execution = internalRequire('internal/process/execution');
-  if (internalRequire('internal/options').getOptionValue('--input-type') === 'module') {
-    execution.evalModule(code, print);
-    return;
-  }
-  // As node's eval: builtins as globals (`fs`, `path`, ...).
-  internalRequire('internal/modules/helpers').addBuiltinLibsToObject(globalThis, '<eval>');
-  execution.evalScript(name, code, false, print);
+function evalAsNode(name, code, { print, inputType }) {
+  if (inputType === 'module') runtime.evalModule(code, print);
+  else runtime.evalScript(name, code, print);
 }

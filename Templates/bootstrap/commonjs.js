@@ -1,4 +1,7 @@
-// node's CommonJS loader pointed at the archive (Module's resolution and extension hooks).
+// node's CommonJS loader pointed at the archive: Module._resolveFilename,
+// Module._nodeModulePaths and the '.node' extension. These are Module's own
+// monkey-patchable functions (the public `module` builtin), the same on every runtime;
+// the runtime adapters add what differs (how the format of a file is known).
 
 // MARK: - Module loading
 
@@ -11,16 +14,6 @@ function installModuleLoader(vfs) {
       return Reflect.apply(originalResolveFilename, this, arguments);
     }
     return resolver.resolveFilename(request, parent, isMain, options);
-  };
-
-  const originalLoadJs = Module._extensions['.js'];
-  Module._extensions['.js'] = function loadJs(module, filename) {
-    // node checks "type" with its own package.json reader, which cannot see the archive.
-    if (isVirtualPath(filename) && filename.endsWith('.js')) {
-      const scope = resolver.readPackageScope(filename);
-      if (scope?.data.type === 'module') throw requireEsmError(module, filename, scope, vfs);
-    }
-    return Reflect.apply(originalLoadJs, this, arguments);
   };
 
   const originalLoadNative = Module._extensions['.node'];
@@ -69,26 +62,4 @@ function runMain(mainPath) {
 // So node's own loading applies, in every thread, and module.filename stays virtual.
 function loadNativeAddon(module, filename) {
   return process.dlopen(module, filename);
-}
-
-// What node's loader throws when `require()` meets an ES module.
-function requireEsmError(module, filename, scope, vfs) {
-  const parentPath = parentOf(module)?.filename;
-  const packageJsonPath = `${scope.dir}/package.json`;
-  const basename = parentPath && path.basename(filename) === path.basename(parentPath)
-    ? filename : path.basename(filename);
-  let message = `require() of ES Module ${filename}${parentPath ? ` from ${parentPath}` : ''} not supported.\n`;
-  // node parses the file to pick its advice; a module with import/export lines gets the short one.
-  if (/^\s*(?:import\s*[\w{*'"]|export\s)/m.test(vfs.readText(filename))) {
-    message += `Instead change the require of ${basename} in ${parentPath} to a dynamic import() ` +
-      'which is available in all CommonJS modules.';
-  } else {
-    message += `${basename} is treated as an ES module file as it is a .js file whose nearest parent ` +
-      'package.json contains "type": "module" which declares all .js files in that package scope as ' +
-      `ES modules.\nInstead either rename ${basename} to end in .cjs, change the requiring code to use ` +
-      'dynamic import() which is available in all CommonJS modules, or change "type": "module" to ' +
-      `"type": "commonjs" in ${packageJsonPath} to treat all .js files as CommonJS (using .mjs for all ` +
-      'ES modules instead).\n';
-  }
-  return nodeError(Error, 'ERR_REQUIRE_ESM', message);
 }

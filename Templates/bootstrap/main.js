@@ -1,6 +1,8 @@
 // What this script does, in order, once every part above is defined (this file comes last).
 
 if (typeof VIRTUAL_ROOT !== 'string' || !VIRTUAL_ROOT.startsWith('/')) throw new Error('bundle: the launcher named no virtual root');
+// What differs between the runtimes a bundle can carry (runtime-node18.js, runtime-node24.js).
+const runtime = Number(process.versions.node.split('.')[0]) >= 24 ? node24Runtime() : node18Runtime();
 const app = parseArchive(archive);
 const vfs = createVirtualFs(archive, app.files, app.links);
 if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); // eslint-disable-line no-restricted-syntax
@@ -9,9 +11,7 @@ if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); //
 patchFs(vfs);
 if (launch.role === 'main') installWorkingDirectory(vfs); // workers cannot chdir
 const resolver = installModuleLoader(vfs);
-installCodeCache();
-adaptBuiltinsOnFirstUse();
-const esm = installEsmLoader(vfs, resolver);
+const esm = runtime.connectModules(vfs, resolver);
 quietLoaderWarnings();
 // ES modules see builtins through a copy of their exports; refresh it.
 Module.syncBuiltinESMExports();

@@ -105,14 +105,7 @@ function runWorker(start) {
   process.execArgv = start.execArgv;
   if (start.code !== undefined) {
     Object.defineProperty(process, '_eval', { __proto__: null, configurable: true, enumerable: true, value: start.code });
-    let evalScript = null;
-    try {
-      ({ evalScript } = internalRequire('internal/process/execution'));
-    } catch {
-      // internals not reachable: vm below (import() in the code is then unavailable)
-    }
-    if (typeof evalScript === 'function') evalScript('[worker eval]', start.code);
-    else internalRequire('vm').runInThisContext(start.code, { filename: '[worker eval]' });
+    runtime.evalWorkerCode(start.code);
     return;
   }
   delete process._eval;
