@@ -9,7 +9,9 @@ function systemError(code, syscall, filePath, dest) {
   if (filePath !== undefined) message += ` '${filePath}'`;
   if (dest !== undefined) message += ` -> '${dest}'`;
   const error = new Error(message);
-  Object.assign(error, { errno, syscall, code });
+  // The order node sets them in, which Object.keys and util.inspect show.
+  if (runtime.systemErrorCodeFirst) Object.assign(error, { errno, code, syscall });
+  else Object.assign(error, { errno, syscall, code });
   if (filePath !== undefined) error.path = filePath;
   if (dest !== undefined) error.dest = dest;
   return error;

@@ -1,12 +1,14 @@
 // ES modules: resolve and load hooks for the archive's files, shared by every runtime.
 
-// import() for this script, which cannot use the keyword itself (see above): a function
-// compiled by node's CommonJS loader, whose code does have an import() callback.
-function publicImport(specifier) {
-  const importer = new Module(`${VIRTUAL_ROOT}/[bundle import]`, null);
-  importer.filename = importer.id;
-  importer._compile('module.exports = (specifier) => import(specifier);', importer.filename);
-  return importer.exports(specifier);
+// import() for this script, which cannot use the keyword itself: it is compiled with
+// ScriptCompiler::CompileFunction, whose code has no host-defined options for it. A
+// function compiled by node's CommonJS loader does have an import() callback; `from`
+// is the file it resolves from, `attributes` the import's `with`.
+function publicImport(specifier, from = `${VIRTUAL_ROOT}/[bundle import]`, attributes = undefined) {
+  const importer = new Module(from, null);
+  importer.filename = from;
+  importer._compile('module.exports = (specifier, options) => import(specifier, options);', from);
+  return importer.exports(specifier, attributes === undefined ? undefined : { with: attributes });
 }
 
 // resolve and load hooks in the shape of node's public module hooks, so that one
@@ -89,10 +91,11 @@ function isVirtualUrl(text) {
 }
 
 // node 18 calls JSON modules and its loader hooks experimental, on stderr, once per
-// thread. A shipped program should not print that to its users: those few warnings are
-// dropped, every other one goes through.
+// thread; node 24 the vm loader constant its eval runs code with (runtime-node24.js),
+// where node's own eval warns of nothing. A shipped program should not print that to
+// its users: those few warnings are dropped, every other one goes through.
 function quietLoaderWarnings() {
-  const QUIET = /^(?:Importing JSON modules|Custom ESM Loaders|Import assertions|Use `importAttributes`)/;
+  const QUIET = /^(?:Importing JSON modules|Custom ESM Loaders|Import assertions|Use `importAttributes`|vm\.USE_MAIN_CONTEXT_DEFAULT_LOADER)/;
   replace(process, 'emitWarning', (original) => function emitWarning(warning, type) {
     const message = typeof warning === 'string' ? warning : warning?.message;
     const kind = typeof type === 'string' ? type : type?.type ?? warning?.name;

@@ -149,7 +149,7 @@ function patchFs(vfs) {
     },
     opendir(target) {
       if (vfs.lookup(target.path, target.shown, 'opendir').kind !== DIRECTORY) {
-        throw systemError('ENOTDIR', 'opendir', target.shown);
+        throw systemError('ENOTDIR', 'opendir', runtime.opendirErrorHasPath ? target.shown : undefined);
       }
       return bundledDir(target.shown, operations.readdir(target, [undefined, { withFileTypes: true }]));
     },

@@ -14,6 +14,9 @@ function node18Runtime() {
       adaptBuiltinsOnFirstUse();
       return installEsmLoader(vfs, resolver);
     },
+    // How node 18's fs errors look (errors.js, fs-patches.js).
+    systemErrorCodeFirst: false,
+    opendirErrorHasPath: true,
     // What the ESM loader calls a file of the archive (node 18 detects no module syntax).
     esmFormat: (resolver, filename) => resolver.esmFormat(filename),
     evalWorkerCode(code) {

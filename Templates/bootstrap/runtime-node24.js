@@ -63,6 +63,10 @@ function node24Runtime() {
         runMain: (mainPath) => Module._load(mainPath, null, true),
       };
     },
+    // How node 24's fs errors look (errors.js, fs-patches.js): libuv's fields in
+    // another order, and no path on opendir's error (measured against a real folder).
+    systemErrorCodeFirst: true,
+    opendirErrorHasPath: false,
     // What the ESM loader calls a file of the archive: undefined where the package
     // declares no "type", so that node detects module syntax as it does on disk.
     esmFormat(resolver, filename) {
@@ -104,6 +108,8 @@ function node24Runtime() {
       'globalThis.require = require; return (main) => main();';
     const run = module._compile(wrapper, `${name}-wrapper`);
     globalThis.__filename = name;
+    // import() in the code goes to node's loader, as in node's own eval. (A function
+    // here would need --experimental-vm-modules; the constant's warning is quieted, esm.js.)
     const result = run(() => vm.runInThisContext(code, {
       filename: name, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
     }));
