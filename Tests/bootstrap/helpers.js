@@ -41,9 +41,10 @@ function run(file, args, { nodeArgs = [], ...options } = {}) {
   });
 }
 
-// Packs dir into an archive file outside it, deletes dir, runs the archive. The harness
-// gets --expose-internals, so that the bootstrap reaches node's internals as in the
-// launcher; `internals: false` tests the public fallbacks instead.
+// Packs dir into an archive file outside it, deletes dir, runs the archive. On node 18
+// the harness gets --expose-internals, so that the bootstrap reaches node's internals as
+// in the launcher; `internals: false` tests the public fallbacks instead. On node 24 the
+// launcher's require reaches no internals (run-archive.js launcherRequire): no flag.
 // `lazy: true` hands the bootstrap an archive whose file data arrives only through
 // ensureArchive, as the launcher does (run-archive.js --lazy).
 async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, ...options } = {}) {
@@ -52,7 +53,8 @@ async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = 
   fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry, { withBootstrap: true })));
   fs.rmSync(dir, { recursive: true, force: true });
   try {
-    const nodeArgs = [...(internals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
+    const exposeInternals = internals && Number(process.versions.node.split('.')[0]) < 24;
+    const nodeArgs = [...(exposeInternals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
     return await run(HARNESS, [...(lazy ? ['--lazy'] : []), '--archive', archiveFile, ...args], { ...options, nodeArgs });
   } finally {
     fs.rmSync(archiveDir, { recursive: true, force: true });

@@ -7,9 +7,8 @@
 //       inflates the archive on first use (Sources/Launcher/LazyArchive.swift), and
 //       gone again when it gives bytes back with releaseArchive
 // then calls the bootstrap (Templates/bootstrap/, joined) the way the launcher does, with the real process,
-// this file's `require` as internalRequire (--expose-internals lets it load node's
-// internal modules, as the launcher's does; without it the bootstrap takes its public
-// fallbacks), and the archive as a SharedArrayBuffer.
+// an internalRequire like the launcher's (launcherRequire), and the archive as a
+// SharedArrayBuffer.
 // The tests use --archive so that the source directory is gone when the app runs.
 //
 // No other CommonJS file may load before the bootstrap: node 18 creates its ES module
@@ -68,6 +67,26 @@ function lazyArchive(full, KIND) {
   return { archive: lazy, ensureArchive, releaseArchive };
 }
 
+// What the launcher's internalRequire (StartExecutionCallbackInfo.native_require) is:
+// - node 18: node's internal builtin loader, which loads 'internal/...' modules too.
+//   This file's `require` under --expose-internals does the same (without the flag the
+//   bootstrap takes its public fallbacks, which the tests also exercise).
+// - node 24: embedderRequire of lib/internal/main/embedding.js: builtins only, by the
+//   ids `require` accepts for them ('fs', 'node:fs', 'node:sqlite'); anything else
+//   throws ERR_UNKNOWN_BUILTIN_MODULE, whatever the flags. It loads through node's
+//   internal loader, past module hooks, as process.getBuiltinModule does.
+function launcherRequire() {
+  if (Number(process.versions.node.split('.')[0]) < 24) return require;
+  return function embedderRequire(id) {
+    if (typeof id !== 'string' || !require('node:module').isBuiltin(id)) {
+      const error = new Error(`No such built-in module: ${id}`);
+      error.code = 'ERR_UNKNOWN_BUILTIN_MODULE';
+      throw error;
+    }
+    return process.getBuiltinModule(id);
+  };
+}
+
 function main(argv) {
   const { buildArchive, readTree, compileBootstrap, toSharedArrayBuffer, KIND } = loadArchiveHelpers();
   const lazy = argv[0] === '--lazy';
@@ -93,9 +112,9 @@ function main(argv) {
   const launch = { role: 'main', virtualRoot: VIRTUAL_ROOT, appIdentity: 'test-app' };
   if (lazy) {
     const { archive: partial, ensureArchive, releaseArchive } = lazyArchive(archive, KIND);
-    compileBootstrap()(process, require, partial, { ...launch, ensureArchive, releaseArchive });
+    compileBootstrap()(process, launcherRequire(), partial, { ...launch, ensureArchive, releaseArchive });
   } else {
-    compileBootstrap()(process, require, archive, launch);
+    compileBootstrap()(process, launcherRequire(), archive, launch);
   }
 }
 
