@@ -413,6 +413,18 @@ function patchFs(vfs) {
   } else {
     patchPromises();
   }
+  // node's glob (fs.glob, fs.globSync; node 22 on) reads folders through the patched
+  // functions, but takes those of fs/promises when it first loads: they must be patched by then.
+  for (const name of ['glob', 'globSync']) {
+    replace(fs, name, (original) => function glob(...args) {
+      patchPromises();
+      try {
+        return Reflect.apply(original, this, args);
+      } catch (err) {
+        throw hideBootstrapFrames(err, glob);
+      }
+    });
+  }
   install(fs.realpathSync, 'native', 'sync', firstPath, operations.realpathNative);
   install(fs.realpath, 'native', 'callback', firstPath, operations.realpathNative);
   install(fs, 'existsSync', 'sync', firstPath, operations.exists);
@@ -424,6 +436,23 @@ function patchFs(vfs) {
     });
   }
   install(fs, 'readSync', 'sync', virtualFd, operations.read);
+  // process.loadEnvFile (node 20.12 on) reads its file in C++, past fs: a bundled one is
+  // read here and parsed by node's own parser (util.parseEnv); as in node, a variable
+  // the environment has already keeps its value.
+  replace(process, 'loadEnvFile', (original) => function loadEnvFile(file = '.env') {
+    const target = virtualTarget(file);
+    if (target === null) return Reflect.apply(original, this, arguments);
+    let text;
+    try {
+      text = vfs.readFile(target.path, target.shown).toString('utf8');
+    } catch (err) {
+      throw hideBootstrapFrames(err, loadEnvFile);
+    }
+    for (const [key, value] of Object.entries(util.parseEnv(text))) {
+      if (!Object.prototype.hasOwnProperty.call(process.env, key)) process.env[key] = value;
+    }
+    return undefined;
+  });
   // fs.exists hands its callback a boolean and no error.
   replace(fs, 'exists', (original) => function exists(p, callback) {
     const target = firstPath([p]);
