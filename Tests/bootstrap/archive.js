@@ -97,6 +97,17 @@ function compileBootstrap() {
   });
 }
 
+/**
+ * Some parts of the bootstrap on their own, to test one concern: prelude.js, the named
+ * parts and `code` (which may use what they declare), compiled as the launcher compiles
+ * the whole; calling the result with (process, internalRequire, archive, launch) returns
+ * what `code` returns.
+ */
+function compileParts(parts, code) {
+  return vm.compileFunction(`${bootstrapSource(['prelude.js', ...parts])}\n${code}`,
+    ['process', 'internalRequire', 'archive'], { filename: `bundle:parts(${parts.join(',')})` });
+}
+
 function toArrayBuffer(buffer) {
   const copy = new ArrayBuffer(buffer.length);
   new Uint8Array(copy).set(buffer);
@@ -110,4 +121,4 @@ function toSharedArrayBuffer(buffer) {
   return copy;
 }
 
-module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_DIR, bootstrapParts, bootstrapSource };
+module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_DIR, bootstrapParts, bootstrapSource, compileParts };
