@@ -32,12 +32,15 @@ function writeFixture(files) {
   return dir;
 }
 
-function run(file, args, { nodeArgs = [], ...options } = {}) {
+// `file` null runs node without a script; `input` is written to its stdin, then closed.
+function run(file, args, { nodeArgs = [], input, ...options } = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, file, ...args], { env: childEnv, encoding: 'utf8', timeout: 20000, ...options },
+    const child = execFile(process.execPath, [...nodeArgs, ...(file === null ? [] : [file]), ...args],
+      { env: childEnv, encoding: 'utf8', timeout: 20000, ...options },
       (error, stdout, stderr) => {
         resolve({ code: error ? error.code : 0, signal: error?.signal ?? null, stdout, stderr });
       });
+    if (input !== undefined) child.stdin.end(input);
   });
 }
 
@@ -47,7 +50,9 @@ function run(file, args, { nodeArgs = [], ...options } = {}) {
 // launcher's require reaches no internals (run-archive.js launcherRequire): no flag.
 // `lazy: true` hands the bootstrap an archive whose file data arrives only through
 // ensureArchive, as the launcher does (run-archive.js --lazy).
-async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, ...options } = {}) {
+// `asChild: [options]` runs it as a child the app started with its own executable,
+// given those node options (run-archive.js --as-child).
+async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, asChild, ...options } = {}) {
   const archiveDir = tempDir('bundle-archive-');
   const archiveFile = path.join(archiveDir, 'app.bndl');
   fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry, { withBootstrap: true })));
@@ -55,7 +60,8 @@ async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = 
   try {
     const exposeInternals = internals && Number(process.versions.node.split('.')[0]) < 24;
     const nodeArgs = [...(exposeInternals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
-    return await run(HARNESS, [...(lazy ? ['--lazy'] : []), '--archive', archiveFile, ...args], { ...options, nodeArgs });
+    const child = asChild === undefined ? [] : ['--as-child', JSON.stringify(asChild)];
+    return await run(HARNESS, [...(lazy ? ['--lazy'] : []), ...child, '--archive', archiveFile, ...args], { ...options, nodeArgs });
   } finally {
     fs.rmSync(archiveDir, { recursive: true, force: true });
   }

@@ -4,8 +4,9 @@
 // process.loadEnvFile. Run under node 24 with `Tests/bootstrap/run-under node24 node --test`.
 
 const assert = require('node:assert');
+const fs = require('node:fs');
 const { describe, it } = require('node:test');
-const { assertSameAsNode, runBoth } = require('./helpers.js');
+const { assertSameAsNode, run, runBoth, runBundled, VIRTUAL_ROOT, writeFixture } = require('./helpers.js');
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
@@ -111,5 +112,41 @@ describe('node 24 features on bundled files', { concurrency: true, skip: NODE_MA
       'config/.env': 'FROM_DEFAULT=the default .env of the working directory\n',
     }, 'app.js');
     assert.match(bundled.stdout, /^plain value quoted # not a comment line one\nline two kept true\n/);
+  });
+
+  // What embed.cc lets node parse for a child of the app (BUNDLE_STARTED_BY), read back
+  // by runtime-node24.js from process.execArgv and run as node 24 runs it.
+  it('runs a child\'s node command line as node does: -e, -p, --input-type=module, stdin, a bundled script', async () => {
+    const files = {
+      'app.js': 'console.log("the app, not expected here");',
+      'tool.js': 'console.log("tool", process.argv.slice(2), require("./lib.js"));',
+      'lib.js': 'module.exports = "lib";',
+    };
+    const cases = [
+      { execArgv: ['-p', '6 * 7'] },
+      { execArgv: ['-e', 'console.log(typeof fs.readFileSync, path.sep, typeof require, __filename, module.id)'] },
+      { execArgv: ['--print', 'process.argv.length'], args: ['x', 'y'] },
+      { execArgv: ['--input-type=module', '-e', 'import { sep } from "node:path"; console.log(sep, typeof import.meta.url, typeof require)'] },
+      { execArgv: [], input: 'console.log("from stdin", typeof require, __filename);' },
+      { execArgv: ['--input-type', 'module'], input: 'console.log("module from stdin", typeof require);' },
+      { execArgv: ['-e', 'throw new Error("eval boom")'] },
+    ];
+    for (const { execArgv, args = [], input } of cases) {
+      const plain = await run(null, args, { nodeArgs: execArgv, input });
+      const bundled = await runBundled(files, 'app.js', args, { asChild: execArgv, input });
+      const label = JSON.stringify(execArgv);
+      assert.equal(bundled.stdout, plain.stdout, label);
+      assert.equal(bundled.code, plain.code, label);
+      assert.equal(bundled.stderr.split('\n').slice(0, 5).join('\n'), plain.stderr.split('\n').slice(0, 5).join('\n'), label);
+    }
+    const dir = writeFixture(files);
+    const plain = await run(`${dir}/tool.js`, ['a']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const bundled = await runBundled(files, 'app.js', [`${VIRTUAL_ROOT}/tool.js`, 'a'], { asChild: [] });
+    assert.equal(bundled.stdout, plain.stdout);
+    assert.equal(bundled.stdout, "tool [ 'a' ] lib\n");
+    const refused = await runBundled(files, 'app.js', [`${VIRTUAL_ROOT}/tool.js`], { asChild: ['--check'] });
+    assert.equal(refused.code, 9);
+    assert.match(refused.stderr, /node's --check is not available in a bundled app\n$/);
   });
 });

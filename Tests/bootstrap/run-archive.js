@@ -6,6 +6,10 @@
 //       until the bootstrap asks for it with ensureArchive, as when the launcher
 //       inflates the archive on first use (Sources/Launcher/LazyArchive.swift), and
 //       gone again when it gives bytes back with releaseArchive
+//   ... run-archive.js --as-child '<execArgv JSON>' --archive <file> [script] [args...]
+//       a child of the app started with its executable (launch.nodeCommandLine): the
+//       node options given as node 24 shows them after parsing them (process.execArgv;
+//       node 18's adapter reads node's parsed options instead, which this cannot set)
 // then calls the bootstrap (Templates/bootstrap/, joined) the way the launcher does, with the real process,
 // an internalRequire like the launcher's (launcherRequire), and the archive as a
 // SharedArrayBuffer.
@@ -91,6 +95,11 @@ function main(argv) {
   const { buildArchive, readTree, compileBootstrap, toSharedArrayBuffer, KIND } = loadArchiveHelpers();
   const lazy = argv[0] === '--lazy';
   if (lazy) argv = argv.slice(1);
+  let childExecArgv = null;
+  if (argv[0] === '--as-child') {
+    childExecArgv = JSON.parse(argv[1]);
+    argv = argv.slice(2);
+  }
   let archive;
   let userArgs;
   if (argv[0] === '--archive') {
@@ -110,6 +119,10 @@ function main(argv) {
   process.execArgv.splice(0, process.execArgv.length);
   // Where the launcher shows the app's files (Format.virtualRoot in Sources/PayloadFormat).
   const launch = { role: 'main', virtualRoot: VIRTUAL_ROOT, appIdentity: 'test-app' };
+  if (childExecArgv !== null) {
+    process.execArgv.push(...childExecArgv);
+    launch.nodeCommandLine = true;
+  }
   if (lazy) {
     const { archive: partial, ensureArchive, releaseArchive } = lazyArchive(archive, KIND);
     compileBootstrap()(process, launcherRequire(), partial, { ...launch, ensureArchive, releaseArchive });
