@@ -11,7 +11,7 @@ function parseArchive(buffer) {
   const KIND_FILE = 0;
   const KIND_BOOTSTRAP = 1; // this script, which worker threads compile again; 2 and 3: runtime archive
   const KIND_ADDON = 5; // a native addon: a file here; the launcher also makes it loadable (loadNativeAddon)
-  const KIND_CODE_CACHE = 7; // V8 code cache of the file at the rest of the path (see "Code cache")
+  const KIND_CODE_CACHE = 7; // V8 code cache of the file at the rest of the path (code-cache.js)
   const CODE_CACHE_PREFIX = '.bundle-code-cache/';
 
   const isArrayBuffer = buffer instanceof ArrayBuffer ||

@@ -8,9 +8,11 @@
 // again (the archive's bootstrap entry) with { role: 'worker' }; it then runs the file
 // or the code as node would. The archive reaches the worker through worker_threads'
 // environment data, as the SharedArrayBuffer the launcher made: shared, never copied,
-// and inherited by nested workers. The worker also gets --expose-internals, so that it
-// can connect the in-thread ES module loader like the main thread; process.execArgv
-// there shows what node would show. What a user could notice: inside such a worker,
+// and inherited by nested workers. Module hooks are per thread on every runtime, so
+// the worker's bootstrap installs its own. On node 18 the worker also gets
+// --expose-internals, so that it can connect the in-thread ES module loader like the
+// main thread (node 24 needs no internals); process.execArgv there shows what node
+// would show. What a user could notice on 18: inside such a worker,
 // require('internal/...') names node's internal modules rather than a package named
 // "internal". Workers of real files, and data: URL workers, are node's, unchanged.
 
