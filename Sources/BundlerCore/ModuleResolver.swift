@@ -2,7 +2,7 @@ import Foundation
 
 /// Node's module resolution, done at bundle time over a `FileSystem`: relative and
 /// absolute paths, extension and directory lookup, `node_modules` packages with
-/// `main`, `exports` and `imports`. The runtime twin is in Templates/bootstrap.js.
+/// `main`, `exports` and `imports`. The runtime twin is in Templates/bootstrap/resolver.js.
 public struct ModuleResolver {
     public enum Resolution: Equatable {
         case builtin

@@ -58,20 +58,35 @@ public struct Toolkit: Sendable {
             throw BundleError.toolkitMissing(Path.basename(path))
         }
         var current = directory
-        var bootstrap = directory + "/bootstrap.js"
-        while !FileManager.default.isReadableFile(atPath: bootstrap) {
-            guard current != "/" else { throw BundleError.toolkitMissing("bootstrap.js") }
-            bootstrap = current + "/Templates/bootstrap.js"
+        var manifest = directory + "/bootstrap/manifest"
+        while !FileManager.default.isReadableFile(atPath: manifest) {
+            guard current != "/" else { throw BundleError.toolkitMissing("bootstrap/manifest") }
+            manifest = current + "/Templates/bootstrap/manifest"
             current = Path.dirname(current)
         }
-        let codeCacheScript = Path.dirname(bootstrap) + "/code-cache.js"
+        let templates = Path.dirname(Path.dirname(manifest))
+        let codeCacheScript = templates + "/code-cache.js"
         let stage = directory + "/bundle-stage"
         let files = LocalFileSystem()
         let script = FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil
         return Toolkit(launcher: try files.contents(of: launcher), embedShim: try files.contents(of: shim),
-                       bootstrap: try files.contents(of: bootstrap), codeCacheScript: try script.map(files.contents),
+                       bootstrap: try joinedBootstrap(manifest, files), codeCacheScript: try script.map(files.contents),
                        stage: FileManager.default.isReadableFile(atPath: stage) ? try files.contents(of: stage) : nil,
                        origin: .directory(runtime: runtime, codeCacheScript: script))
+    }
+
+    /// The one bootstrap script outputs carry: the parts Templates/bootstrap/manifest lists
+    /// (one file name a line; empty and `#` lines skipped), joined in its order by "\n".
+    static func joinedBootstrap(_ manifest: String, _ files: LocalFileSystem) throws -> [UInt8] {
+        let folder = Path.dirname(manifest)
+        let names = String(decoding: try files.contents(of: manifest), as: UTF8.self).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        var joined: [UInt8] = []
+        for (index, name) in names.enumerated() {
+            if index > 0 { joined.append(UInt8(ascii: "\n")) }
+            joined += try files.contents(of: folder + "/" + name)
+        }
+        return joined
     }
 }
 

@@ -10,13 +10,24 @@ const MAGIC = Buffer.from('BNDLARC\0', 'latin1');
 const HEADER_SIZE = 20;
 const RECORD_SIZE = 24;
 const KIND = { file: 0, bootstrap: 1, library: 2, builtin: 3, addon: 5, codeCache: 7 };
-const BOOTSTRAP_PATH = path.join(__dirname, '..', '..', 'Templates', 'bootstrap.js');
+const BOOTSTRAP_DIR = path.join(__dirname, '..', '..', 'Templates', 'bootstrap');
+
+/** The parts Templates/bootstrap/manifest lists, in its order (comment and empty lines skipped). */
+function bootstrapParts() {
+  return fs.readFileSync(path.join(BOOTSTRAP_DIR, 'manifest'), 'utf8').split('\n')
+    .map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The one script the launcher gets: the parts joined as Toolkit.swift joins them. */
+function bootstrapSource(parts = bootstrapParts()) {
+  return parts.map((part) => fs.readFileSync(path.join(BOOTSTRAP_DIR, part), 'utf8')).join('\n');
+}
 
 /**
  * files: { 'rel/path.js': string | Buffer }; entry: relative path of the entry.
  * options.extraEntries: [{ kind, path, data }] added as they are (to test that the
  * bootstrap ignores other kinds); options.metadata replaces the metadata object;
- * options.withBootstrap adds Templates/bootstrap.js as the bundler does (worker threads
+ * options.withBootstrap adds the bootstrap (bootstrapSource) as the bundler does (worker threads
  * and the module.register fallback compile it from there).
  * Returns an ArrayBuffer holding exactly the archive.
  */
@@ -24,7 +35,7 @@ function buildArchive(files, entry, options = {}) {
   const entries = Object.entries(files).map(([relative, data]) => ({ kind: KIND.file, path: relative, data }));
   entries.push(...(options.extraEntries ?? []));
   if (options.withBootstrap) {
-    entries.push({ kind: KIND.bootstrap, path: '.bundle-bootstrap.js', data: fs.readFileSync(BOOTSTRAP_PATH) });
+    entries.push({ kind: KIND.bootstrap, path: '.bundle-bootstrap.js', data: Buffer.from(bootstrapSource()) });
   }
   const records = entries
     .map(({ kind, path: relative, data }) => ({
@@ -79,12 +90,22 @@ function readTree(dir) {
   return files;
 }
 
-/** Compiles Templates/bootstrap.js exactly as the launcher does. */
+/** Compiles the bootstrap exactly as the launcher does. */
 function compileBootstrap() {
-  const source = fs.readFileSync(BOOTSTRAP_PATH, 'utf8');
-  return vm.compileFunction(source, ['process', 'internalRequire', 'archive'], {
+  return vm.compileFunction(bootstrapSource(), ['process', 'internalRequire', 'archive'], {
     filename: 'bundle:bootstrap.js',
   });
+}
+
+/**
+ * Some parts of the bootstrap on their own, to test one concern: prelude.js, the named
+ * parts and `code` (which may use what they declare), compiled as the launcher compiles
+ * the whole; calling the result with (process, internalRequire, archive, launch) returns
+ * what `code` returns.
+ */
+function compileParts(parts, code) {
+  return vm.compileFunction(`${bootstrapSource(['prelude.js', ...parts])}\n${code}`,
+    ['process', 'internalRequire', 'archive'], { filename: `bundle:parts(${parts.join(',')})` });
 }
 
 function toArrayBuffer(buffer) {
@@ -100,4 +121,4 @@ function toSharedArrayBuffer(buffer) {
   return copy;
 }
 
-module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_PATH };
+module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_DIR, bootstrapParts, bootstrapSource, compileParts };

@@ -8,8 +8,9 @@ const assert = require('node:assert');
 const { describe, it } = require('node:test');
 const { assertSameAsNode, runBoth, runBundled, uncaughtHead } = require('./helpers.js');
 
-// node 18 prints this for JSON modules; the bundled app does not (see quietLoaderWarnings).
-const JSON_WARNING = /^\(node:\d+\) ExperimentalWarning: Importing JSON modules is an experimental feature and might change at any time\n\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n$/;
+// node 18 prints this for JSON modules (node 24 nothing); the bundled app does not (see quietLoaderWarnings).
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const JSON_WARNING = NODE_MAJOR >= 24 ? /^$/ : /^\(node:\d+\) ExperimentalWarning: Importing JSON modules is an experimental feature and might change at any time\n\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n$/;
 
 // An app that uses most of what ES modules offer.
 const FULL_APP = {
@@ -31,7 +32,7 @@ const FULL_APP = {
     import internal from '#internal/a';
     import dep from '#dep';
     import cond from '#cond';
-    import data from './data.json' assert { type: 'json' };
+    import data from './data.json' with { type: 'json' };
     import { createRequire } from 'node:module';
     import { readFileSync } from 'node:fs';
     import path from 'node:path';
@@ -54,7 +55,7 @@ const FULL_APP = {
   'src/internal/b.js': 'export default "b";',
   'src/cond.js': 'export default "cond import";',
   'src/plain.cjs': 'module.exports = "plain cjs";',
-  'src/dynamic.cjs': 'exports.load = (p) => import(p);\nexports.json = async () => (await import("../data.json", { assert: { type: "json" } })).default.answer;\n',
+  'src/dynamic.cjs': 'exports.load = (p) => import(p);\nexports.json = async () => (await import("../data.json", { with: { type: "json" } })).default.answer;\n',
   'data.json': '{ "answer": 42 }\n',
   'node_modules/cjs-dep/package.json': '{ "name": "cjs-dep", "main": "lib/index.js" }',
   'node_modules/cjs-dep/lib/index.js': 'exports.named = "named"; exports.other = "other";',
@@ -139,7 +140,7 @@ describe('ES modules', { concurrency: true }, () => {
           'pkg/private/x', '#nope', '#', './x.ts', './data.json', '@scope', 'pkg/%2Fx', 'legacy']) {
           await show(specifier);
         }
-        await show('./data.json', { assert: { type: 'css' } });
+        await show('./data.json', { with: { type: 'css' } });
       `,
       'dir/index.js': '',
       'noext.js': 'export default 1;',

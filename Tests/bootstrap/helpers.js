@@ -32,28 +32,36 @@ function writeFixture(files) {
   return dir;
 }
 
-function run(file, args, { nodeArgs = [], ...options } = {}) {
+// `file` null runs node without a script; `input` is written to its stdin, then closed.
+function run(file, args, { nodeArgs = [], input, ...options } = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, file, ...args], { env: childEnv, encoding: 'utf8', timeout: 20000, ...options },
+    const child = execFile(process.execPath, [...nodeArgs, ...(file === null ? [] : [file]), ...args],
+      { env: childEnv, encoding: 'utf8', timeout: 20000, ...options },
       (error, stdout, stderr) => {
         resolve({ code: error ? error.code : 0, signal: error?.signal ?? null, stdout, stderr });
       });
+    if (input !== undefined) child.stdin.end(input);
   });
 }
 
-// Packs dir into an archive file outside it, deletes dir, runs the archive. The harness
-// gets --expose-internals, so that the bootstrap reaches node's internals as in the
-// launcher; `internals: false` tests the public fallbacks instead.
+// Packs dir into an archive file outside it, deletes dir, runs the archive. On node 18
+// the harness gets --expose-internals, so that the bootstrap reaches node's internals as
+// in the launcher; `internals: false` tests the public fallbacks instead. On node 24 the
+// launcher's require reaches no internals (run-archive.js launcherRequire): no flag.
 // `lazy: true` hands the bootstrap an archive whose file data arrives only through
 // ensureArchive, as the launcher does (run-archive.js --lazy).
-async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, ...options } = {}) {
+// `asChild: [options]` runs it as a child the app started with its own executable,
+// given those node options (run-archive.js --as-child).
+async function runBundledAndDelete(dir, entry, args, { internals = true, lazy = false, asChild, ...options } = {}) {
   const archiveDir = tempDir('bundle-archive-');
   const archiveFile = path.join(archiveDir, 'app.bndl');
   fs.writeFileSync(archiveFile, Buffer.from(buildArchive(readTree(dir), entry, { withBootstrap: true })));
   fs.rmSync(dir, { recursive: true, force: true });
   try {
-    const nodeArgs = [...(internals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
-    return await run(HARNESS, [...(lazy ? ['--lazy'] : []), '--archive', archiveFile, ...args], { ...options, nodeArgs });
+    const exposeInternals = internals && Number(process.versions.node.split('.')[0]) < 24;
+    const nodeArgs = [...(exposeInternals ? ['--expose-internals'] : []), ...(options.nodeArgs ?? [])];
+    const child = asChild === undefined ? [] : ['--as-child', JSON.stringify(asChild)];
+    return await run(HARNESS, [...(lazy ? ['--lazy'] : []), ...child, '--archive', archiveFile, ...args], { ...options, nodeArgs });
   } finally {
     fs.rmSync(archiveDir, { recursive: true, force: true });
   }

@@ -6,10 +6,13 @@
 //       until the bootstrap asks for it with ensureArchive, as when the launcher
 //       inflates the archive on first use (Sources/Launcher/LazyArchive.swift), and
 //       gone again when it gives bytes back with releaseArchive
-// then calls Templates/bootstrap.js the way the launcher does, with the real process,
-// this file's `require` as internalRequire (--expose-internals lets it load node's
-// internal modules, as the launcher's does; without it the bootstrap takes its public
-// fallbacks), and the archive as a SharedArrayBuffer.
+//   ... run-archive.js --as-child '<execArgv JSON>' --archive <file> [script] [args...]
+//       a child of the app started with its executable (launch.nodeCommandLine): the
+//       node options given as node 24 shows them after parsing them (process.execArgv;
+//       node 18's adapter reads node's parsed options instead, which this cannot set)
+// then calls the bootstrap (Templates/bootstrap/, joined) the way the launcher does, with the real process,
+// an internalRequire like the launcher's (launcherRequire), and the archive as a
+// SharedArrayBuffer.
 // The tests use --archive so that the source directory is gone when the app runs.
 //
 // No other CommonJS file may load before the bootstrap: node 18 creates its ES module
@@ -68,10 +71,35 @@ function lazyArchive(full, KIND) {
   return { archive: lazy, ensureArchive, releaseArchive };
 }
 
+// What the launcher's internalRequire (StartExecutionCallbackInfo.native_require) is:
+// - node 18: node's internal builtin loader, which loads 'internal/...' modules too.
+//   This file's `require` under --expose-internals does the same (without the flag the
+//   bootstrap takes its public fallbacks, which the tests also exercise).
+// - node 24: embedderRequire of lib/internal/main/embedding.js: builtins only, by the
+//   ids `require` accepts for them ('fs', 'node:fs', 'node:sqlite'); anything else
+//   throws ERR_UNKNOWN_BUILTIN_MODULE, whatever the flags. It loads through node's
+//   internal loader, past module hooks, as process.getBuiltinModule does.
+function launcherRequire() {
+  if (Number(process.versions.node.split('.')[0]) < 24) return require;
+  return function embedderRequire(id) {
+    if (typeof id !== 'string' || !require('node:module').isBuiltin(id)) {
+      const error = new Error(`No such built-in module: ${id}`);
+      error.code = 'ERR_UNKNOWN_BUILTIN_MODULE';
+      throw error;
+    }
+    return process.getBuiltinModule(id);
+  };
+}
+
 function main(argv) {
   const { buildArchive, readTree, compileBootstrap, toSharedArrayBuffer, KIND } = loadArchiveHelpers();
   const lazy = argv[0] === '--lazy';
   if (lazy) argv = argv.slice(1);
+  let childExecArgv = null;
+  if (argv[0] === '--as-child') {
+    childExecArgv = JSON.parse(argv[1]);
+    argv = argv.slice(2);
+  }
   let archive;
   let userArgs;
   if (argv[0] === '--archive') {
@@ -91,11 +119,15 @@ function main(argv) {
   process.execArgv.splice(0, process.execArgv.length);
   // Where the launcher shows the app's files (Format.virtualRoot in Sources/PayloadFormat).
   const launch = { role: 'main', virtualRoot: VIRTUAL_ROOT, appIdentity: 'test-app' };
+  if (childExecArgv !== null) {
+    process.execArgv.push(...childExecArgv);
+    launch.nodeCommandLine = true;
+  }
   if (lazy) {
     const { archive: partial, ensureArchive, releaseArchive } = lazyArchive(archive, KIND);
-    compileBootstrap()(process, require, partial, { ...launch, ensureArchive, releaseArchive });
+    compileBootstrap()(process, launcherRequire(), partial, { ...launch, ensureArchive, releaseArchive });
   } else {
-    compileBootstrap()(process, require, archive, launch);
+    compileBootstrap()(process, launcherRequire(), archive, launch);
   }
 }
 
