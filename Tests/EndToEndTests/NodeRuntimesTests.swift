@@ -4,7 +4,7 @@ import Testing
 
 /// `bundle --node <major>`: every runtime Runtimes/ has a recipe for is prepared by
 /// Scripts/setup, and an output runs exactly its runtime's node, compared with that
-/// runtime's own `node` (Scripts/runtime-node: its loader, libraries and JS files).
+/// runtime's own `node` (Scripts/with-runtime: the runtime as if installed).
 @Suite struct NodeRuntimesTests {
     static func runtime(_ major: Int) throws -> NodeRuntime {
         try NodeRuntime.locate("node\(major)", in: Tools.binDirectory)

@@ -63,10 +63,10 @@ enum Tools {
     static var runtimeArguments: [String] { runtimeOption.map { ["--node", $0] } ?? [] }
 
     /// The command that runs that runtime's own node with `arguments`: Debian 12's node
-    /// when it is that version, else Scripts/runtime-node (the runtime as if installed).
+    /// when it is that version, else Scripts/with-runtime (the runtime as if installed).
     static func referenceNode(_ arguments: [String], runtime: NodeRuntime = runtime) -> (executable: String, arguments: [String]) {
         if runtime.major == 18 { return (node, arguments) }
-        return (packageRoot + "/Scripts/runtime-node", [runtime.root] + arguments)
+        return (packageRoot + "/Scripts/with-runtime", [runtime.root, "/usr/bin/node"] + arguments)
     }
 }
 
