@@ -18,7 +18,7 @@ public struct NodeRuntime: Sendable, Equatable {
     public var shim: String
 
     /// What `bundle` uses when `--node` is not given.
-    public static let defaultName = "node18"
+    public static let defaultName = "node24"
 
     public var major: Int { Self.major(of: nodeVersion) }
 

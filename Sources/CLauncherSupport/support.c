@@ -393,7 +393,9 @@ void *dlopen(const char *path, int flags) {
 // from the directories OPENSSL_ENGINES and OPENSSL_MODULES name: code from the
 // environment running inside a shipped app, as NODE_OPTIONS would. So these are taken
 // out of the environment before libnode is loaded and put back when node runs its main
-// environment (LoadEnvironment below), after OpenSSL's configuration was read: the app's
+// environment (the shim calls launcher_restore_startup_environment before LoadEnvironment;
+// node 18's snapshot path comes through the interposer below), after OpenSSL's
+// configuration was read: the app's
 // process.env and its child processes see the environment they were given (a child
 // that is another program may want the user's OpenSSL configuration; one that is this
 // app again hides them itself). Only the main thread runs then; node's platform threads
@@ -416,7 +418,7 @@ int launcher_hide_startup_environment(void) {
     return 0;
 }
 
-static void restore_startup_environment(void) {
+void launcher_restore_startup_environment(void) {
     if (!__atomic_exchange_n(&startup_environment_hidden, 0, __ATOMIC_ACQ_REL)) return;
     for (int i = 0; i < startup_hidden_capacity; i++) {
         if (startup_hidden_values[i] == NULL) continue;
@@ -455,7 +457,7 @@ void launcher_override_load_environment(bundle_load_environment_fn override) {
 void *launcher_load_environment(void *environment, void *callback) __asm__(LOAD_ENVIRONMENT_SYMBOL);
 
 void *launcher_load_environment(void *environment, void *callback) {
-    restore_startup_environment();
+    launcher_restore_startup_environment();
     bundle_load_environment_fn override = __atomic_exchange_n(&load_environment_override, NULL, __ATOMIC_ACQ_REL);
     if (override != NULL) return override(environment, callback);
     static void *next;

@@ -189,6 +189,7 @@ int RunEnvironment(node::MultiIsolatePlatform* platform, const std::vector<std::
     HandleScope handle_scope(isolate);
     Context::Scope context_scope(setup->context());
 
+    if (options.restore_environment != nullptr) options.restore_environment();
     MaybeLocal<Value> loaded = node::LoadEnvironment(
         env, [&](const node::StartExecutionCallbackInfo& info) { return RunBootstrap(info, options, node_command_line, false);
         });

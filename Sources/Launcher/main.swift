@@ -76,6 +76,7 @@ func launch() throws(LauncherError) -> Int32 {
     options.snapshot_blob = runtime.snapshot.map { UnsafePointer(strdup($0)!) }
     options.override_load_environment = launcher_override_load_environment
     options.virtual_root = UnsafePointer(strdup(Format.virtualRoot)!)
+    options.restore_environment = launcher_restore_startup_environment
     let trailer = image.trailer
     options.app_identity = UnsafePointer(strdup(hexString(Array(trailer.runtimeDigest.prefix(8))) + "-"
         + String(trailer.app.crc32, radix: 16) + "-" + String(trailer.app.uncompressedSize))!)

@@ -16,6 +16,10 @@
 // V8's flags); NODE_DEBUG=bundle reports which happened.
 function installCodeCache() {
   if (app.codeCaches.size === 0) return;
+  // node 24 has the public pieces (vm.compileFunction with cachedData, and dynamic
+  // import() through the main context's loader); node 18 needs its internals.
+  const vm = internalRequire('vm');
+  if (vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined) return installPublicCodeCache(vm);
   let node;
   try {
     const helpers = internalRequire('internal/modules/helpers');
@@ -47,5 +51,41 @@ function installCodeCache() {
     if (compiled.sourceMapURL) node.maybeCacheSourceMap(filename, content, this, false, undefined, compiled.sourceMapURL);
     const require = node.makeRequireFunction(this, undefined);
     return Reflect.apply(compiled.function, this.exports, [this.exports, require, this, filename, path.dirname(filename)]);
+  };
+}
+
+// node 24: the same replacement of _compile with public API only. vm.compileFunction
+// with the loader's five parameters is what node's CommonJS loader compiles (the same
+// function code-cache.js made the cache from); import() inside such a function goes to
+// the main context's default loader, as in a module node compiled itself. require is
+// built as node's makeRequireFunction builds it (resolve, resolve.paths, main,
+// extensions, cache). Files node must see for source maps (--enable-source-maps, or
+// process.setSourceMapsEnabled) compile node's way: their maps are read there.
+function installPublicCodeCache(vm) {
+  const debug = util.debuglog('bundle');
+  const parameters = ['exports', 'require', 'module', '__filename', '__dirname'];
+  const importModuleDynamically = vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+  const originalCompile = Module.prototype._compile;
+  Module.prototype._compile = function _compile(content, filename, format) {
+    const cache = app.codeCaches.get(filename);
+    const source = sourcesRead.get(filename);
+    sourcesRead.delete(filename);
+    if (cache === undefined || source !== content || (format !== undefined && format !== 'commonjs') ||
+        process.sourceMapsEnabled) {
+      return Reflect.apply(originalCompile, this, arguments);
+    }
+    ensureArchive(cache.offset, cache.length);
+    const compiled = vm.compileFunction(content, parameters, {
+      filename, cachedData: Buffer.from(archive, cache.offset, cache.length), importModuleDynamically,
+    });
+    debug('code cache %s for %s', compiled.cachedDataRejected ? 'rejected' : 'used', filename);
+    const module = this;
+    const require = function require(id) { return module.require(id); };
+    require.resolve = function resolve(request, options) { return Module._resolveFilename(request, module, false, options); };
+    require.resolve.paths = function paths(request) { return Module._resolveLookupPaths(request, module); };
+    require.main = process.mainModule;
+    require.extensions = Module._extensions;
+    require.cache = Module._cache;
+    return Reflect.apply(compiled, this.exports, [this.exports, require, this, filename, path.dirname(filename)]);
   };
 }

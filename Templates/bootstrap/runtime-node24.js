@@ -14,9 +14,9 @@
 // What stays monkey-patched is Module's own public surface, as on every runtime
 // (commonjs.js: _resolveFilename, _nodeModulePaths, _extensions['.node'], _load for the
 // main), and process.emitWarning (esm.js).
-// Not done on 24: the V8 code cache of the archive (code-cache.js needs node 18's
-// internal compile function; files compile from source), and detecting module syntax
-// in -e/stdin code (node 24 would run such code as a module: here it is a script).
+// - the V8 code cache of the archive goes through vm.compileFunction (code-cache.js).
+// Not done on 24: detecting module syntax in -e/stdin code (node 24 would run such code
+// as a module: here it is a script).
 
 function node24Runtime() {
   // file: URL -> source, for code of --input-type=module (evalModule): served by the hooks.
@@ -26,9 +26,8 @@ function node24Runtime() {
 
   return {
     connectModules(vfs, resolver) {
-      // Caches of this archive were made for node 18's compile path, which is not used here;
-      // without this, fs would keep the text of every such file for a reader that never comes.
-      app.codeCaches.clear();
+      // The archive's code caches, made by node 24 itself (code-cache.js, public API).
+      installCodeCache();
       const hooks = createEsmHooks(vfs, resolver);
       const builtins = builtinAdapter();
       const isRequire = (context) => Array.isArray(context.conditions) && context.conditions.includes('require');

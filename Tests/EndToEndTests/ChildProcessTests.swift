@@ -91,7 +91,7 @@ import Testing
                 };
                 show(['-e', 'console.log(process.argv.length, process.argv.slice(1).join(), typeof fs)', 'a', 'b']);
                 show(['-p', '6 * 7']);
-                show(['--max-old-space-size=64', '-p', 'Math.round(require("v8").getHeapStatistics().heap_size_limit / 2**20) < 200']);
+                show(['--max-old-space-size=64', '-p', 'Math.round(require("v8").getHeapStatistics().heap_size_limit / 2**20) < 400']);
                 show([], 'console.log("from stdin", 1 + 1)');
                 show(['-'], 'console.log("dash stdin")');
                 show(['--', path.join(__dirname, 'child.js'), '--x']);
@@ -105,11 +105,12 @@ import Testing
         let cwd = try fixture.scratchDirectory("cwd")
         try "console.log('disk child', require('path').basename(__filename), process.argv.slice(2).join());\n"
             .write(toFile: cwd + "/child-on-disk.js", atomically: true, encoding: .utf8)
-        let node = try run(Tools.node, [fixture.directory + "/app.js", cwd], in: cwd)
+        let reference = Tools.referenceNode([fixture.directory + "/app.js", cwd])
+        let node = try run(reference.executable, reference.arguments, in: cwd)
         #expect(node.stdout == """
             ["-e","console.log(process.argv.length, process.argv.slice(1).join(), typeof fs)","a","b"] 0 3 a,b object
             ["-p","6 * 7"] 0 42
-            ["--max-old-space-size=64","-p","Math.round(require(\\"v8\\").getHeapStatistics().heap_size_limit / 2**20) < 200"] 0 true
+            ["--max-old-space-size=64","-p","Math.round(require(\\"v8\\").getHeapStatistics().heap_size_limit / 2**20) < 400"] 0 true
             [] 0 from stdin 2
             ["-"] 0 dash stdin
             ["--","--x"] 0 bundled child --x

@@ -10,7 +10,7 @@ import Testing
     /// where the virtual root keeps the app folder's name).
     func bundleAndExtract(_ fixture: Fixture, _ arguments: [String] = ["app.js"]) throws -> (result: Outcome, files: [String]) {
         let output = try fixture.scratchDirectory("output") + "/app"
-        let result = try run(Tools.bundle, arguments + ["-o", output, "--runtime", "system"], in: fixture.directory, environment: environment)
+        let result = try run(Tools.bundle, arguments + ["-o", output, "--runtime", "system", "--node", "18"], in: fixture.directory, environment: environment)
         guard result.status == 0 else { throw FixtureError("bundle failed: \(result)") }
         let extracted = try fixture.scratchDirectory("extracted") + "/files"
         let extract = try run(Tools.bundle, ["extract", output, "-o", extracted])
@@ -105,13 +105,13 @@ import Testing
         let fixture = try Fixture(["package.json": #"{ "name": "shop" }"#, "app.js": "console.log('served')\n"])
         try FileManager.default.copyItem(atPath: "/bin/true", toPath: fixture.directory + "/helper")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: "/bin/true")[.size] as? Int)
-        let previous = try run(Tools.bundle, ["app.js", "-o", "old-build", "--runtime", "system"], in: fixture.directory, environment: environment)
+        let previous = try run(Tools.bundle, ["app.js", "-o", "old-build", "--runtime", "system", "--node", "18"], in: fixture.directory, environment: environment)
         #expect(previous.status == 0, "\(previous)")
         let (result, files) = try bundleAndExtract(fixture)
         #expect(files == ["app.js", "package.json"])
         #expect(result.stderr.contains("/helper:1: warning: left out: an ELF program of \(String(format: "%.1f kB", Double(size) / 1000)), not code the app loads; to ship it: --include 'helper'"), "\(result)")
         #expect(result.stderr.contains("/old-build:1: warning: left out: an ELF program of "), "\(result)")
-        let again = try run(Tools.bundle, ["app.js", "-o", "old-build", "--runtime", "system"], in: fixture.directory, environment: environment)
+        let again = try run(Tools.bundle, ["app.js", "-o", "old-build", "--runtime", "system", "--node", "18"], in: fixture.directory, environment: environment)
         #expect(again.status == 0 && !again.stderr.contains("old-build:1"), "\(again)")
         #expect(try bundleAndExtract(fixture, ["app.js", "--include", "helper"]).files == ["app.js", "helper", "package.json"])
     }
@@ -161,7 +161,7 @@ import Testing
             """, "\(dryRun)")
         #expect(dryRun.stderr.contains("left out .env: an environment file (.env*); to ship it: --include '.env'"), "\(dryRun)")
         #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/out"))
-        #expect(try run(Tools.bundle, ["app.js", "-o", "out", "--include", "extra/*", "--runtime", "system", "-q"], in: fixture.directory).status == 0)
+        #expect(try run(Tools.bundle, ["app.js", "-o", "out", "--include", "extra/*", "--runtime", "system", "--node", "18", "-q"], in: fixture.directory).status == 0)
         let inspect = try run(Tools.bundle, ["inspect", "out"], in: fixture.directory)
         #expect(inspect.stdout.hasSuffix(dryRun.stdout), "\(inspect)")
     }

@@ -50,14 +50,15 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: marker))
         try FileManager.default.removeItem(atPath: marker)
 
-        let closed = try fixture.bundle("app.js", extra: ["--runtime", runtime])
+        let node18 = runtime == "system" ? ["--node", "18"] : []  // this machine's libnode is 18's
+        let closed = try fixture.bundle("app.js", extra: ["--runtime", runtime] + node18)
         let result = try run(closed, [config], environment: environment)
         #expect(!FileManager.default.fileExists(atPath: marker), "the environment's OpenSSL engine was loaded")
         // The app and its children still see the environment they were given.
         #expect(result.stdout == "true /nonexistent-modules\ntrue\n", "\(result)")
         #expect(result.status == 0)
 
-        let open = try fixture.bundle("app.js", extra: ["--runtime", runtime, "--allow-node-options"])
+        let open = try fixture.bundle("app.js", extra: ["--runtime", runtime, "--allow-node-options"] + node18)
         _ = try run(open, [config], environment: environment)
         #expect(FileManager.default.fileExists(atPath: marker), "--allow-node-options: the environment applies as in node")
     }

@@ -84,7 +84,10 @@ import Testing
             #expect(peak < inspectSmall + 64 << 20, "\(command): peak \(peak >> 20) MB, \(inspectSmall >> 20) MB for the small app")
         }
 
-        let node = try ["stream", "whole"].map { try measure(Tools.node, [fixture.directory + "/app.js", $0]) }
+        let node = try ["stream", "whole"].map { way in
+            let reference = Tools.referenceNode([fixture.directory + "/app.js", way])
+            return try measure(reference.executable, reference.arguments)
+        }
         #expect(node.allSatisfy { $0.output.hasPrefix("\(size) ") })
         try fixture.removeSource()
         for (index, way) in ["stream", "whole"].enumerated() {
@@ -146,7 +149,7 @@ import Testing
     @Test(arguments: ["truncate", "flip-app", "flip-trailer", "append"])
     func damagedOutputsAreRefused(damage: String) throws {
         let fixture = try Fixture(["app.js": "console.log('ran')\n"])
-        let output = try fixture.bundle("app.js", extra: ["--runtime", "system"])
+        let output = try fixture.bundle("app.js", extra: ["--runtime", "system", "--node", "18"])
         var data = try bytes(output)
         switch damage {
         case "truncate": data.removeLast(1000)
@@ -154,7 +157,7 @@ import Testing
         case "flip-trailer": data[data.count - 60] ^= 0x01
         default: data += Array("appended".utf8)
         }
-        try Data(data).write(to: URL(fileURLWithPath: output))
+        try writeExecutable(data, to: output)
         let result = try run(output)
         #expect(result.status == 65)
         #expect(result.stdout == "")
@@ -180,13 +183,13 @@ import Testing
                 .write(to: URL(fileURLWithPath: fixture.directory + "/" + name))
         }
         let expectedA = try fixture.node("app.js", ["a.bin"])
-        let output = try fixture.bundle("app.js", extra: ["--runtime", "system", "--include", "*.bin"])
+        let output = try fixture.bundle("app.js", extra: ["--runtime", "system", "--node", "18", "--include", "*.bin"])
         var data = try bytes(output)
         let trailer = data.count - 120
         func integer(at offset: Int) -> Int { (0..<8).reduce(0) { $0 | Int(data[trailer + offset + $1]) << (8 * $1) } }
         let appEnd = integer(at: 48) + integer(at: 56)
         data[appEnd - 1_000_000] ^= 0x10
-        try Data(data).write(to: URL(fileURLWithPath: output))
+        try writeExecutable(data, to: output)
 
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NODE_EXTRA_CA_CERTS")  // node would warn on stderr about a missing one
@@ -205,7 +208,7 @@ import Testing
         data[appEnd - 12] ^= 0x01
         // Another file: the one just run may still be busy (ETXTBSY) for a moment.
         let badIndexOutput = output + "-bad-index"
-        try Data(data).write(to: URL(fileURLWithPath: badIndexOutput))
+        try writeExecutable(data, to: badIndexOutput)
         #expect(chmod(badIndexOutput, 0o755) == 0)
         let badIndex = try run(badIndexOutput, environment: environment)
         #expect(badIndex.status == 65 && badIndex.stdout == "", "\(badIndex)")

@@ -23,7 +23,7 @@ import Testing
         FileManager.default.createFile(atPath: fakeDirectory + "/node", contents: Data(fake.utf8), attributes: [.posixPermissions: 0o755])
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = fakeDirectory + ":" + rest
-        let result = try run(Tools.bundle, ["app.js", "-o", "out", "--runtime", "system", "-v"], in: fixture.directory,
+        let result = try run(Tools.bundle, ["app.js", "-o", "out", "--runtime", "system", "--node", "18", "-v"], in: fixture.directory,
                              environment: environment)
         #expect(result.status == 0, "\(result)")
         // Debian's node (in /usr/bin, also when PATH leaves it out) made the cache.

@@ -32,7 +32,7 @@ struct PrivilegedStartTests {
         (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).sorted()
     }
 
-    @Test(arguments: [[], ["--no-portable"]])
+    @Test(arguments: [[], ["--no-portable", "--node", "18"]])
     func aSetuidOutputIgnoresTheCallersCache(extra: [String]) throws {
         let fixture = try Fixture(["app.js": """
             const maps = require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n');

@@ -5,7 +5,7 @@ import Testing
 /// there, as node gives it; the launcher's memory files stay above them (issue 19,
 /// point 10).
 @Suite struct StandardDescriptorTests {
-    @Test(arguments: [[], ["--no-portable"]])
+    @Test(arguments: [[], ["--no-portable", "--node", "18"]])
     func closedStandardDescriptorsBecomeDevNullInMemoryMode(extra: [String]) throws {
         let fixture = try Fixture(["app.js": """
             const fs = require('fs');

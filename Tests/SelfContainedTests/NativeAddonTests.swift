@@ -13,6 +13,11 @@ import Testing
        .enabled(if: DebianPackages.installed(["sqlite3", "node-expat"]), "needs Debian's node-sqlite3 and node-node-expat"),
        .timeLimit(.minutes(5)))
 struct NativeAddonTests {
+    /// These tests are about which libraries an addon brings along, seen on node 18:
+    /// node_expat.node is built for node 18's C++ ABI, and node 24's runtime carries
+    /// libsqlite3 itself. What changes on node 24 has its own test below.
+    static let node18 = ["--node", "18"]
+
     /// Opens an in-memory database, creates a table, inserts, selects.
     static let sqliteSource = #"""
         'use strict';
@@ -109,7 +114,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         let source = try fixture.sqliteApp()
         #expect(try run(Self.node, ["app.js"], in: fixture.directory).stdout == Self.sqliteOutput)
-        let app = try fixture.bundle("app.js", as: "sqlite")
+        let app = try fixture.bundle("app.js", as: "sqlite", extra: Self.node18)
         let moved = try Scratch()
         let output = moved.path + "/sqlite"
         try FileManager.default.moveItem(atPath: app, toPath: output)
@@ -134,7 +139,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         try fixture.sqliteApp()
         let root = try Chroot()
-        try root.install(try fixture.bundle("app.js", as: "sqlite"), as: "sqlite")
+        try root.install(try fixture.bundle("app.js", as: "sqlite", extra: Self.node18), as: "sqlite")
         #expect(!FileManager.default.fileExists(atPath: root.path + "/lib/x86_64-linux-gnu/libsqlite3.so.0"))
         let result = try root.run([Chroot.Command(app: "sqlite", environment: ["HOME": "/home"])])[0]
         #expect(result.status == 0, "\(result)")
@@ -149,7 +154,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         try fixture.sqliteApp()
         let root = try Chroot()
-        try root.install(try fixture.bundle("app.js", as: "sqlite"), as: "sqlite")
+        try root.install(try fixture.bundle("app.js", as: "sqlite", extra: Self.node18), as: "sqlite")
         let result = try root.run([Chroot.Command(app: "sqlite", environment: [:])], readOnlyRoot: true)[0]
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout == Self.sqliteOutput, "\(result)")
@@ -165,7 +170,7 @@ struct NativeAddonTests {
         try fixture.twoAddonsApp()
         #expect(try run(Self.node, ["app.js"], in: fixture.directory).stdout == Self.twoAddonsOutput)
         let root = try Chroot()
-        try root.install(try fixture.bundle("app.js", as: "two"), as: "two")
+        try root.install(try fixture.bundle("app.js", as: "two", extra: Self.node18), as: "two")
         #expect(!FileManager.default.fileExists(atPath: root.path + "/lib/x86_64-linux-gnu/libexpat.so.1"))
         let results = try root.run([
             Chroot.Command(app: "two", environment: ["HOME": "/home"]),
@@ -183,7 +188,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         try fixture.sqliteApp()
         let root = try Chroot()
-        try root.install(try fixture.bundle("app.js", as: "sqlite"), as: "sqlite")
+        try root.install(try fixture.bundle("app.js", as: "sqlite", extra: Self.node18), as: "sqlite")
         let command = Chroot.Command(app: "sqlite", environment: ["HOME": "/home"])
         #expect(try root.run([command])[0].stdout == Self.sqliteOutput)
         let before = try Self.listing(root.path)
@@ -198,7 +203,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         try fixture.sqliteApp()
         let root = try Chroot()
-        try root.install(try fixture.bundle("app.js", as: "sqlite"), as: "sqlite")
+        try root.install(try fixture.bundle("app.js", as: "sqlite", extra: Self.node18), as: "sqlite")
         let command = Chroot.Command(app: "sqlite", environment: ["HOME": "/home"])
         #expect(try root.run([command])[0].status == 0)
         let cache = root.path + "/home/.cache/bundle"
@@ -244,7 +249,7 @@ struct NativeAddonTests {
         let fixture = try Fixture()
         try fixture.twoAddonsApp()
         for runtime in ["bundled", "system"] {
-            let entries = try Self.appArchive(of: try fixture.bundle("app.js", as: "two-" + runtime, runtime: runtime))
+            let entries = try Self.appArchive(of: try fixture.bundle("app.js", as: "two-" + runtime, runtime: runtime, extra: runtime == "system" ? [] : Self.node18))
             let addons = entries.filter { $0.kind == .addon }.map(\.path)
             #expect(addons == [
                 "app/node_modules/node-expat/build/Release/node_expat.node",

@@ -116,7 +116,7 @@ struct OneFileBundleTests {
         default: bytes[record.runtime.offset + record.runtime.compressedSize / 2] ^= 1
         }
         let damaged = try realPath(fixture.directory) + "/bundle"
-        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        try writeExecutable(bytes, to: damaged)
         chmod(damaged, 0o755)
         // Another test's process, started while the file was open for writing, may still
         // hold it (ETXTBSY) for a moment: that is not what this test is about.

@@ -1,5 +1,6 @@
 @testable import BundlerCore
 import Foundation
+import ProcessTestSupport
 import PayloadFormat
 import Testing
 
@@ -29,14 +30,19 @@ struct PortableTests {
         child.on('close', (code) => { console.log('child ' + received + '\nchild exit ' + code); process.exitCode = 7; });
         """#
 
-    static let carriedGlibc = "2.36"
+    /// The glibc portable outputs carry: the default runtime's own (its lock's libc6).
+    static let carriedGlibc: String = {
+        let lock = (try? String(contentsOfFile: Fixture.packageRoot + "/Runtimes/\(NodeRuntime.defaultName).lock", encoding: .utf8)) ?? ""
+        let record = lock.split(separator: "\n").first { $0.hasPrefix("package libc6 ") }
+        return record.map { String($0.split(separator: " ")[2].prefix { $0 != "-" }) } ?? "unknown"
+    }()
 
     @Test func runsOnDebian11() throws {
         let root = try DebianRoot.bullseye()
         // The root really has the older C library, and a plain output cannot run there.
         #expect(FileManager.default.fileExists(atPath: root.path + "/lib/x86_64-linux-gnu/libc-2.31.so"))
         let fixture = try Fixture()
-        let plain = try fixture.bundle("hello.js", writing: "console.log('hello')\n", as: "plain", extra: ["--no-portable"])
+        let plain = try fixture.bundle("hello.js", writing: "console.log('hello')\n", as: "plain", extra: ["--no-portable", "--node", "18"])
         try root.install(plain, as: "plain")
         let refused = try root.run(root.appPath("plain"), environment: ["HOME": "/root"])
         #expect(refused.status != 0 && refused.stderr.contains("version `GLIBC_2.3"), "\(refused)")
@@ -116,7 +122,7 @@ struct PortableTests {
         let filtered = try Self.underSeccomp(["clone3-eperm", "435", suite], home: fixture.directory)
         #expect(filtered.status == 0 && filtered.stdout == SelfContainedTests.expectedSuiteOutput && filtered.stderr == "", "\(filtered)")
         // The same filter really stops a program on the system's glibc.
-        let plain = try fixture.bundle("hello.js", writing: "console.log('hello')\n", as: "plain", extra: ["--no-portable"])
+        let plain = try fixture.bundle("hello.js", writing: "console.log('hello')\n", as: "plain", extra: ["--no-portable", "--node", "18"])
         #expect(try Self.underSeccomp(["clone3-eperm", "435", plain], home: fixture.directory).status != 0)
     }
 
@@ -194,7 +200,7 @@ struct PortableTests {
         case "flip-app": data[data.count - Format.trailerSize - StageRecord.size - 100] ^= 0x10
         default: data += Array("appended".utf8)
         }
-        try Data(data).write(to: URL(fileURLWithPath: output))
+        try writeExecutable(data, to: output)
         // A fresh cache, so the base section is inflated and checked.
         let result = try run(output, [], environment: ["HOME": fixture.directory, "TMPDIR": fixture.directory])
         #expect(result.status == 65, "\(result)")

@@ -15,6 +15,9 @@ int launcher_argc(void);
 /// The running C library's version ("2.36"): gnu_get_libc_version, which Swift's Glibc
 /// module does not declare.
 const char *launcher_libc_version(void);
+
+/// Puts back the variables launcher_hide_startup_environment took out (once).
+void launcher_restore_startup_environment(void);
 char **launcher_argv(void);
 
 /// 1 when the kernel started this process with more privileges than its caller has

@@ -54,6 +54,11 @@ typedef struct bundle_embed_options {
     /// in its environment, and then reads its command line as node would (see
     /// "Children of the app" in embed.cc).
     const char *app_identity;
+    /// Puts back what the launcher took out of the environment while node starts
+    /// (OPENSSL_CONF and the like: support.c, "Variables hidden while node starts"):
+    /// called once node's per-process setup has read it, before the app's main
+    /// environment loads. NULL when nothing was hidden.
+    void (*restore_environment)(void);
 } bundle_embed_options;
 
 /// Runs node over the app and returns the process exit code. Errors before the app
