@@ -86,4 +86,17 @@ public struct NodeRuntime: Sendable, Equatable {
         return ([shimObject] + (try libraryClosure()).map(\.object)).compactMap(\.requiredGlibc)
             .max { ELFObject.versionPrecedes($0, $1) }
     }
+
+    /// The runtime's own node, started by its own loader with its own libraries (its
+    /// glibc may be newer than the host's): the program and the arguments before node's.
+    /// It reads libnode's externalized JS files from the host's /usr/share/nodejs, so it
+    /// starts only where some node's copies are installed; compiling code caches needs
+    /// nothing else of them.
+    var ownNode: (executable: String, arguments: [String])? {
+        let node = root + "/usr/bin/node"
+        guard let loader = libraryDirectories.map({ $0 + "/ld-linux-x86-64.so.2" })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+            FileManager.default.isExecutableFile(atPath: node) else { return nil }
+        return (loader, ["--library-path", libraryDirectories.prefix(2).joined(separator: ":"), node])
+    }
 }
