@@ -136,7 +136,7 @@ public struct Bundler {
 
     public func bundle(_ request: BundleRequest) throws -> BundleResult {
         for option in request.nodeOptions {
-            if let problem = NodeOptionPolicy.problem(with: option) { throw BundleError.invalidNodeOption(problem) }
+            if let problem = NodeOptionPolicy.problem(with: option, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion)) { throw BundleError.invalidNodeOption(problem) }
         }
         let includes = try request.includes.map(Glob.init)
         let excludes = try request.excludes.map(Glob.init)

@@ -46,8 +46,24 @@ public enum NodeOptionPolicy {
         "--diagnostic-dir",
     ]
 
-    /// Nil when `option` may be baked in; otherwise why not.
-    public static func problem(with option: String) -> String? {
+    /// Flags that node stopped accepting from a major version on (node then refuses to
+    /// start: "… is an invalid negation because it is not a boolean option"), measured
+    /// against each runtime's node: the features they turned off are no longer optional.
+    static let refusedFrom: [String: Int] = [
+        "--no-experimental-fetch": 24, "--no-experimental-global-webcrypto": 24, "--no-experimental-global-customevent": 24,
+    ]
+
+    /// Nil when `option` may be baked into an output of node `nodeMajor`; otherwise why not.
+    public static func problem(with option: String, nodeMajor: Int) -> String? {
+        let name = String(option.split(separator: "=", maxSplits: 1).first ?? "").replacingOccurrences(of: "_", with: "-")
+        if let major = refusedFrom[name], nodeMajor >= major {
+            return "node option '\(option)' no longer exists in node \(nodeMajor) (node refuses to start with it from \(major) on); it applies to older runtimes, such as --node 18"
+        }
+        return problem(with: option)
+    }
+
+    /// Nil when `option` may be baked in on some runtime; otherwise why not.
+    static func problem(with option: String) -> String? {
         guard option.hasPrefix("--") else { return "node option '\(option)' must be written --name or --name=value" }
         let parts = option.split(separator: "=", maxSplits: 1)
         let name = String(parts[0]).replacingOccurrences(of: "_", with: "-")

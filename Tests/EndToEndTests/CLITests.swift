@@ -92,6 +92,14 @@ import Testing
         #expect(try run(plain).stdout == "false\n")
         let small = try fixture.bundle("app.js", extra: ["--node-option=--max-old-space-size=64"])
         #expect(try run(small).stdout == "true\n")
+        // A flag node 24 no longer has would make every start fail: refused for node 24,
+        // still fine for node 18.
+        let gone = try bundle(["app.js", "-o", "gone", "--node", "24", "--node-option=--no-experimental-fetch"], in: fixture.directory)
+        #expect(gone.status == 1)
+        #expect(gone.stderr == "bundle: error: node option '--no-experimental-fetch' no longer exists in node 24 (node refuses to start with it from 24 on); it applies to older runtimes, such as --node 18\n", "\(gone)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/gone"))
+        let older = try fixture.bundle("app.js", extra: ["--node", "18", "--node-option=--no-experimental-fetch"])
+        #expect(try run(older).status == 0)
         for unsafe in ["--require=x.js", "--inspect", "-e", "--max-old-space-size", "--no-such-flag"] {
             let result = try bundle(["app.js", "-o", "bad", "--node-option=\(unsafe)"], in: fixture.directory)
             #expect(result.status == 1)
