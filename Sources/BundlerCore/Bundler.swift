@@ -162,7 +162,7 @@ public struct Bundler {
             // The launcher checks it before loading anything, to say so in one line.
             launch += "requires-glibc \(required)\n"
             let here = Self.libcVersion
-            if ELFObject.versionPrecedes(here, required) {
+            if GlibcVersion.precedes(here, required) {
                 app.diagnostics.append(Diagnostic(file: output, line: 0, message:
                     "node \(runtime.nodeVersion) needs glibc \(required) or newer and this machine has \(here): the output will not start here (a portable output, the default, carries its own C library)"))
             }

@@ -75,7 +75,7 @@ enum CodeCache {
                     outcome.compilation = compilation
                     return outcome
                 }
-                outcome.skipped.append("skipped \(node.label): " + (ran.failure.map { $0.isEmpty ? "not node \(runtime.nodeVersion)" : $0 } ?? "its output is not code-cache.js's"))
+                outcome.skipped.append("skipped \(node.label): " + (ran.failure(expected: runtime.nodeVersion) ?? "its output is not code-cache.js's"))
             }
             outcome.compilation = runScriptBundled(toolkit, input: input).flatMap { parse($0, files: files.map(\.relative)) }
             return outcome
@@ -171,11 +171,11 @@ enum CodeCache {
         case wrongVersion
         case failed(String)
 
-        /// Why it gave no output, for `bundle -v`.
-        var failure: String? {
+        /// Why it gave no output, for `bundle -v`: `expected` is the version asked for.
+        func failure(expected: String) -> String? {
             switch self {
             case .output: nil
-            case .wrongVersion: ""  // the caller names the version it wanted
+            case .wrongVersion: "not node \(expected)"
             case .failed(let reason): reason
             }
         }

@@ -41,14 +41,17 @@ enum NativeAddons {
         }
         guard !addons.isEmpty else { return }
 
-        let runtimeLibnode = try runtimeLibnodeName(toolkit)
+        let runtimeLibraries = try runtimeLibraries(toolkit)
+        guard let runtimeLibnode = runtimeLibraries.first(where: { $0.hasPrefix(libnodePrefix) }) else {
+            throw BundleError.runtimeUnavailable("the runtime has no \(libnodePrefix)* among its libraries")
+        }
         for (index, object) in addons {
             for name in object.needed where name.hasPrefix(libnodePrefix) && name != runtimeLibnode {
                 entries[index] = try retargeted(entries[index], object: object, from: name, to: runtimeLibnode, root: root)
             }
         }
         // Every libnode is the runtime's own: never packed.
-        let excluded = try runtimeLibraries(toolkit).union(addons.flatMap(\.object.needed).filter { $0.hasPrefix(libnodePrefix) })
+        let excluded = runtimeLibraries.union(addons.flatMap(\.object.needed).filter { $0.hasPrefix(libnodePrefix) })
         let resolver = LibraryResolver.system()
         var libraries: [ArchiveEntry] = []
         var packed: Set<String> = []
@@ -85,17 +88,9 @@ enum NativeAddons {
 
     static let libnodePrefix = "libnode.so."
 
-    /// node major version by NODE_MODULE_VERSION (Debian's libnode soname number).
+    /// node major version by NODE_MODULE_VERSION (Debian's libnode soname number), for
+    /// the error that names the `--node` an addon of node's C++ ABI fits.
     static let majorByModuleVersion = [108: 18, 115: 20, 127: 22, 137: 24]
-
-    /// The soname of the libnode the output runs (libnode.so.137).
-    static func runtimeLibnodeName(_ toolkit: Toolkit) throws -> String {
-        let major = NodeRuntime.major(of: toolkit.nodeVersion)
-        guard let version = majorByModuleVersion.first(where: { $0.value == major })?.key else {
-            throw BundleError.runtimeUnavailable("no NODE_MODULE_VERSION known for node \(toolkit.nodeVersion) (NativeAddons.majorByModuleVersion)")
-        }
-        return libnodePrefix + String(version)
-    }
 
     /// The addon `entry` with its NEEDED `from` renamed `to` (a Node-API addon), or the
     /// error saying which node it needs (an addon of node's C++ ABI).

@@ -1,4 +1,5 @@
 import Foundation
+import PayloadFormat
 
 /// A node runtime an app can be bundled with (`bundle --node 24`): data, not code.
 /// Each is a recipe, Runtimes/<name>.lock (the Debian packages of one node: libnode,
@@ -48,7 +49,7 @@ public struct NodeRuntime: Sendable, Equatable {
                 ? "no node runtime is prepared in \(directory)/runtimes (run Scripts/setup, or Scripts/build-runtime \(name))"
                 : "no runtime \(name) (prepared: \(known.joined(separator: ", "))); Scripts/build-runtime \(name) prepares it if Runtimes/\(name).lock exists")
         }
-        let root = (try? FileManager.default.destinationOfSymbolicLink(atPath: folder + "/root")) ?? folder + "/root"
+        let root = folder + "/root"
         guard FileManager.default.fileExists(atPath: root + "/usr/lib") else {
             throw BundleError.runtimeUnavailable("the packages of \(name) are gone from \(root) (run Scripts/build-runtime \(name))")
         }
@@ -84,7 +85,7 @@ public struct NodeRuntime: Sendable, Equatable {
         let shimObject: ELFObject
         do { shimObject = try ELFObject.read(shim) } catch { throw BundleError.runtimeUnavailable(error.description) }
         return ([shimObject] + (try libraryClosure()).map(\.object)).compactMap(\.requiredGlibc)
-            .max { ELFObject.versionPrecedes($0, $1) }
+            .max { GlibcVersion.precedes($0, $1) }
     }
 
     /// The runtime's own node, started by its own loader with its own libraries (its

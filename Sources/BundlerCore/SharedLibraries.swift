@@ -1,4 +1,5 @@
 import Foundation
+import PayloadFormat
 
 /// What the runtime pack needs to know about an ELF shared object: its dynamic
 /// section (DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH, the symbol versions it needs
@@ -25,17 +26,11 @@ struct ELFObject: Equatable, Sendable {
     var requiredGlibc: String? {
         neededVersions.filter { $0.key.hasPrefix("libc.so") || $0.key.hasPrefix("libm.so") }.values
             .flatMap { $0 }.compactMap { $0.hasPrefix("GLIBC_2.") ? String($0.dropFirst(6)) : nil }
-            .max { ELFObject.versionPrecedes($0, $1) }
+            .max { GlibcVersion.precedes($0, $1) }
     }
 
     static func contains(_ bytes: [UInt8], _ text: String) -> Bool {
         bytes.firstRange(of: Array(text.utf8)) != nil
-    }
-
-    /// "2.9" before "2.38": dotted numbers compared part by part.
-    static func versionPrecedes(_ a: String, _ b: String) -> Bool {
-        let x = a.split(separator: ".").map { Int($0) ?? 0 }, y = b.split(separator: ".").map { Int($0) ?? 0 }
-        return x.lexicographicallyPrecedes(y)
     }
 
     enum ReadError: Error, Equatable, CustomStringConvertible {

@@ -35,7 +35,7 @@ func launch() throws(LauncherError) -> Int32 {
     }
     if let required = launch.requiredGlibc {
         let here = String(cString: launcher_libc_version())
-        if versionPrecedes(here, required) {
+        if GlibcVersion.precedes(here, required) {
             throw .runtime("it needs glibc \(required) or newer and this system has \(here) (bundle it as a portable output, the default, to carry its own)")
         }
     }
@@ -81,11 +81,6 @@ func launch() throws(LauncherError) -> Int32 {
     options.app_identity = UnsafePointer(strdup(hexString(Array(trailer.runtimeDigest.prefix(8))) + "-"
         + String(trailer.app.crc32, radix: 16) + "-" + String(trailer.app.uncompressedSize))!)
     return launcher_call_embed(runtime.entry, &options)
-}
-
-/// "2.36" before "2.38": dotted numbers compared part by part.
-func versionPrecedes(_ a: String, _ b: String) -> Bool {
-    a.split(separator: ".").map { Int($0) ?? 0 }.lexicographicallyPrecedes(b.split(separator: ".").map { Int($0) ?? 0 })
 }
 
 /// The author's choices baked in at bundle time (EntryKind.launchOptions).

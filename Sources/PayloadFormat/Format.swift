@@ -177,8 +177,11 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// from memory).
     case builtin = 3
     /// How the launcher starts node (app archive, path ".bundle-launch"): UTF-8 lines,
-    /// `node-option <flag>` for each flag baked in at bundle time, and
-    /// `allow-node-options` when the author lets NODE_OPTIONS apply.
+    /// `node-option <flag>` for each flag baked in at bundle time,
+    /// `allow-node-options` when the author lets NODE_OPTIONS apply, and
+    /// `requires-glibc <version>` when the output uses the host's C library (not portable,
+    /// or the system runtime): the newest glibc the runtime's libraries need, which the
+    /// launcher checks before loading them (`GlibcVersion`).
     case launchOptions = 4
     /// A native addon (app archive): a file of the app, served under the virtual root
     /// like `file`, that the launcher also makes a real file so `dlopen` can load it.
@@ -266,5 +269,14 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
         case .corrupt(let what): return "corrupt (\(what))"
         case .unsupportedVersion(let v): return "written by a newer bundle (format version \(v))"
         }
+    }
+}
+
+/// glibc versions as `requires-glibc` writes them and gnu_get_libc_version() reports
+/// them ("2.36"): compared by the bundler (warning) and the launcher (refusal) alike.
+public enum GlibcVersion {
+    /// "2.9" before "2.38": dotted numbers compared part by part.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        a.split(separator: ".").map { Int($0) ?? 0 }.lexicographicallyPrecedes(b.split(separator: ".").map { Int($0) ?? 0 })
     }
 }
