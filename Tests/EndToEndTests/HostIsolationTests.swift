@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// A bundled module finds packages only in the bundle: nothing planted on the host can
@@ -18,7 +19,7 @@ struct HostIsolationTests {
         // Debian's <scratch>/share/nodejs, ~/.node_modules, ~/.node_libraries and NODE_PATH.
         let scratch = try fixture.scratchDirectory("host")
         try FileManager.default.createDirectory(atPath: scratch + "/bin", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: output, toPath: scratch + "/bin/app")
+        try copyExecutable(output, to: scratch + "/bin/app")
         let planted = "console.log('PLANTED CODE RAN'); module.exports = 1;\n"
         for folder in ["lib/node/optional-a", "share/nodejs/optional-a", "home/.node_modules/optional-b",
                        "home/.node_libraries/optional-c", "nodepath/optional-d", "node_modules/optional-a"] {

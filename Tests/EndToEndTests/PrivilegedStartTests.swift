@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// A setuid (or setcap) output runs with more privileges than its caller: nothing the
@@ -51,8 +52,8 @@ struct PrivilegedStartTests {
             environment[name] = path
         }
         let plain = directory + "/plain", setuid = directory + "/setuid"
-        try FileManager.default.copyItem(atPath: output, toPath: plain)
-        try FileManager.default.copyItem(atPath: output, toPath: setuid)
+        try copyExecutable(output, to: plain)
+        try copyExecutable(output, to: setuid)
         #expect(chmod(plain, 0o755) == 0 && chown(setuid, 0, 0) == 0 && chmod(setuid, 0o4755) == 0)
 
         // Run as the caller, the output makes its cache in the caller's XDG_CACHE_HOME:

@@ -37,3 +37,11 @@ public func writeExecutable(_ bytes: [UInt8], to path: String) throws {
         written += result
     }
 }
+
+/// Copies an executable (an output installed into a test root) the way `writeExecutable`
+/// writes one: FileManager's copy writes through a descriptor a child started meanwhile
+/// could inherit.
+public func copyExecutable(_ source: String, to destination: String) throws {
+    guard let data = FileManager.default.contents(atPath: source) else { throw POSIXError(.ENOENT) }
+    try writeExecutable([UInt8](data), to: destination)
+}

@@ -301,7 +301,7 @@ final class EmptyRoot: TestRoot {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func install(_ app: String, as name: String) throws {
-        try FileManager.default.copyItem(atPath: app, toPath: path + "/" + name)
+        try copyExecutable(app, to: path + "/" + name)
     }
 
     func appPath(_ name: String) -> String { "/" + name }
@@ -370,7 +370,7 @@ final class DebianRoot: TestRoot {
     }
 
     func install(_ app: String, as name: String) throws {
-        try FileManager.default.copyItem(atPath: app, toPath: apps + "/" + name)
+        try copyExecutable(app, to: apps + "/" + name)
     }
 
     func appPath(_ name: String) -> String { "/opt/" + name }

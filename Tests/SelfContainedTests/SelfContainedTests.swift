@@ -471,7 +471,7 @@ final class Chroot {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func install(_ app: String, as name: String) throws {
-        try FileManager.default.copyItem(atPath: app, toPath: path + "/app/" + name)
+        try copyExecutable(app, to: path + "/app/" + name)
     }
 
     /// Writes a file inside the root (`path` is absolute inside it).
