@@ -26,6 +26,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case includeMatchedNothing(String)
     case ambiguousBin(String, [String])
     case incompatibleAddon(String, String)
+    case invalidConfig(String, String)
 
     public var description: String {
         switch self {
@@ -42,6 +43,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .writeFailed(let path, let why): return "cannot write \(path): \(why)"
         case .toolkitMissing(let what): return "bundle is incomplete: \(what) not found next to it (run Scripts/setup)"
         case .runtimeUnavailable(let why): return "cannot prepare the node runtime: \(why)"
+        case .invalidConfig(let path, let why): return "\(path): \(why)"
         case .invalidPackageJSON(let path, let why): return "\(path) is not valid JSON: \(why)"
         case .inputMissing(let path): return "\(path) does not exist"
         case .notABundle(let path): return "\(path) is not a bundled app"

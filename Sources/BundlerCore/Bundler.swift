@@ -26,6 +26,14 @@ public struct BundleRequest: Sendable {
     /// Globs relative to the current directory: files to add, files to leave out.
     public var includes: [String]
     public var excludes: [String]
+    /// The folders `includes` and `excludes` are relative to instead (package.json's
+    /// section: its package folder); nil: the current directory.
+    public var includeBase: String?
+    public var excludeBase: String?
+    /// Where each build setting came from (`BuildSettings`), recorded for `bundle inspect`,
+    /// and the package.json whose "bundle" section gave some of them.
+    public var settingSources: [String: SettingSource]?
+    public var configFile: String?
     /// With `runtime` bundled: start through the first stage with the base libraries
     /// carried too, so nothing of the host's userland is used (`PortableStart`).
     public var portable: Bool
@@ -83,6 +91,9 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     /// Symbolic links the bootstrap shows (`CollectedApp.links`): link path → the path it
     /// points to, both relative to the virtual root. Nil when there are none.
     public var links: [String: String]?
+    /// Where each build setting came from: "flag", "package.json" or "default" by the
+    /// setting's name in package.json's "bundle" section. Nil in outputs made before.
+    public var settingSources: [String: SettingSource]?
 
     /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
     /// listed are `package`.
@@ -136,14 +147,19 @@ public struct Bundler {
 
     public func bundle(_ request: BundleRequest) throws -> BundleResult {
         for option in request.nodeOptions {
-            if let problem = NodeOptionPolicy.problem(with: option, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion)) { throw BundleError.invalidNodeOption(problem) }
+            if let problem = NodeOptionPolicy.problem(with: option, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion)) {
+                if request.settingSources?["nodeOptions"] == .packageJSON, let config = request.configFile {
+                    throw BundleError.invalidConfig(config, "\"bundle.nodeOptions\": \(problem)")
+                }
+                throw BundleError.invalidNodeOption(problem)
+            }
         }
         let includes = try request.includes.map(Glob.init)
         let excludes = try request.excludes.map(Glob.init)
         let (entry, defaultName) = try resolveEntry(Self.absolute(request.entry))
         let output = Self.absolute(request.output ?? defaultName)
         try checkOutput(output, force: request.force)
-        var app = try collect(entry: entry, includes: includes, excludes: excludes, output: output)
+        var app = try collect(entry: entry, includes: includes, excludes: excludes, output: output, request: request)
 
         var entries = try fileEntries(&app)
         let fileSizes = entries.map { ($0.path, $0.size) }
@@ -192,6 +208,7 @@ public struct Bundler {
         var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: toolkit.nodeVersion, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
+        metadata.settingSources = request.settingSources
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
         if !links.isEmpty {
             metadata.links = Dictionary(uniqueKeysWithValues: links.map { (Path.relative($0.key, to: app.root), Path.relative($0.value, to: app.root)) })
@@ -237,18 +254,20 @@ public struct Bundler {
         let includes = try request.includes.map(Glob.init)
         let excludes = try request.excludes.map(Glob.init)
         let (entry, defaultName) = try resolveEntry(Self.absolute(request.entry))
-        return try collect(entry: entry, includes: includes, excludes: excludes, output: Self.absolute(request.output ?? defaultName))
+        return try collect(entry: entry, includes: includes, excludes: excludes, output: Self.absolute(request.output ?? defaultName),
+                           request: request)
     }
 
     /// The app's files from its entry and the options, with a warning for each executable
     /// left out. `output`: the file to write, which a previous build in the app's folder
     /// is (left out silently: it is being replaced).
-    private func collect(entry: String, includes: [Glob], excludes: [Glob], output: String) throws -> CollectedApp {
-        let base = FileManager.default.currentDirectoryPath
-        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: base)
-        let included = try matchingFiles(includes, under: base)
+    private func collect(entry: String, includes: [Glob], excludes: [Glob], output: String, request: BundleRequest) throws -> CollectedApp {
+        let base = request.includeBase ?? FileManager.default.currentDirectoryPath
+        let excludeBase = request.excludeBase ?? FileManager.default.currentDirectoryPath
+        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: FileManager.default.currentDirectoryPath)
+        let included = try matchingFiles(includes, under: base, configuredIn: request.includeBase == nil ? nil : request.configFile)
         var app = try collector.collect(entry: entry, including: included.files, named: included.named)
-        let excluded = Set(app.files.filter { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: base)) } })
+        let excluded = Set(app.files.filter { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: excludeBase)) } })
         app.files.removeAll { excluded.contains($0) }
         for file in excluded { app.reasons[file] = nil }
         // An output inside the app's folder is either a previous build (left out) or
@@ -358,14 +377,17 @@ public struct Bundler {
 
     /// The files `--include` patterns match, and those of them a pattern names explicitly
     /// (`Glob.namesFilesExplicitly`: enough to ship a secret or an executable).
-    private func matchingFiles(_ globs: [Glob], under base: String) throws -> (files: [String], named: Set<String>) {
+    private func matchingFiles(_ globs: [Glob], under base: String, configuredIn config: String?) throws -> (files: [String], named: Set<String>) {
         var files: [String] = []
         var named: Set<String> = []
         for glob in globs {
             let start = glob.literalPrefix.isEmpty ? base : Path.join(base, glob.literalPrefix)
             let candidates = fs.kind(of: start) == .file ? [start] : fs.filesBelow(start, canonical: Self.canonical, packages: true)
             let matched = candidates.filter { glob.matches(Path.relative($0, to: base)) }
-            guard !matched.isEmpty else { throw BundleError.includeMatchedNothing(glob.pattern) }
+            guard !matched.isEmpty else {
+                if let config { throw BundleError.invalidConfig(config, "\"bundle.include\" pattern '\(glob.pattern)' matches no file in \(base)") }
+                throw BundleError.includeMatchedNothing(glob.pattern)
+            }
             files += matched
             if glob.namesFilesExplicitly { named.formUnion(matched) }
         }

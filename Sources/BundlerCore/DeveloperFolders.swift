@@ -49,6 +49,8 @@ extension AppCollector {
         guard let json = resolver.packageJSON(directory) else { return [] }
         var targets: [String] = []
         if let main = json["main"] as? String { targets.append(main) }
+        // The entry a project names for `bundle` in package.json declares the folder its app's.
+        if let section = json["bundle"] as? [String: Any], let entry = section["entry"] as? String { targets.append(entry) }
         if let bin = json["bin"] as? String { targets.append(bin) }
         if let bins = json["bin"] as? [String: Any] { targets += bins.values.compactMap { $0 as? String } }
         return Set(targets.compactMap { resolver.resolvePath(Path.join(directory, $0)) })

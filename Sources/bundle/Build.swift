@@ -6,8 +6,8 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build", abstract: "Bundle an app into one executable (the default command).")
 
-    @Argument(help: "The app's entry file, or a package directory (its bin, else its main).")
-    var entry: String
+    @Argument(help: "The app's entry file, or a package directory: its package.json \"bundle\" section's entry, else its bin, else its main (default: the current directory).")
+    var entry: String?
 
     @Option(name: .shortAndLong, help: "The executable to write (default: named after the package's bin or the entry, here).")
     var output: String?
@@ -20,7 +20,7 @@ struct Build: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Which node runtime the app uses: bundled (inside the output; runs without node installed) or system (the machine's libnode108; small output).",
         valueName: "bundled|system"))
-    var runtime: RuntimeMode = .bundled
+    var runtime: RuntimeMode?
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "With the bundled runtime (the default): carry the C and C++ libraries too and start through a small static first stage, so the output runs on older Linux systems (glibc 2.31) and in empty containers. On by default; --no-portable uses the machine's own (glibc 2.35 or newer, 2.9 MB smaller)."))
@@ -62,13 +62,18 @@ struct Build: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let started = Date()
-            let toolkit = try Toolkit.locate(runtime: node.map(NodeRuntime.name(forOption:)))
+            let settings = try BuildSettings.resolve(flags)
+            let toolkit: Toolkit
+            do {
+                toolkit = try Toolkit.locate(runtime: settings.node)
+            } catch let error as BundleError where settings.sources["node"] == .packageJSON {
+                throw BundleError.invalidConfig(settings.config?.file ?? "package.json", "\"bundle.node\": \(error)")
+            }
             let bundler = Bundler(toolkit: toolkit, progress: { message in
                 if !quiet { Terminal.progress(message) }
             })
-            let request = BundleRequest(
-                entry: entry, output: output, runtime: runtime, force: force, nodeOptions: nodeOptions,
-                allowNodeOptions: allowNodeOptions, includes: includes, excludes: excludes, portable: portable ?? true)
+            var request = settings.request
+            request.force = force
             if dryRun {
                 let app = try bundler.plan(request)
                 for diagnostic in app.diagnostics { Terminal.warning(diagnostic.description) }
@@ -84,8 +89,30 @@ struct Build: ParsableCommand {
             if !quiet {
                 Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil,
                         nodeVersion: toolkit.nodeVersion).print()
+                if let config = settings.config {
+                    let names = ProjectConfig.settingNames.filter { settings.sources[$0] == .packageJSON }
+                    if !names.isEmpty { Terminal.line(Terminal.dim("  from \(shownPath(config.file, from: FileManager.default.currentDirectoryPath)): \(names.joined(separator: ", "))")) }
+                }
             }
         }
+    }
+}
+
+extension Build {
+    /// The command line's settings, nil where a flag was not given (package.json's
+    /// "bundle" section may give them then).
+    var flags: BuildFlags {
+        var flags = BuildFlags()
+        flags.entry = entry
+        flags.output = output
+        flags.node = node
+        flags.runtime = runtime
+        flags.includes = includes
+        flags.excludes = excludes
+        flags.nodeOptions = nodeOptions
+        flags.allowNodeOptions = allowNodeOptions
+        flags.portable = portable
+        return flags
     }
 }
 

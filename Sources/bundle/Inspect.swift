@@ -24,6 +24,13 @@ struct Inspect: ParsableCommand {
                 size:         \(Terminal.size(info.launcherSize + info.runtimeSize + info.appSize)) (launcher \(Terminal.size(info.launcherSize)), runtime \(Terminal.size(info.runtimeSize)), app \(Terminal.size(info.appSize)))
                 files:        \(info.files.count)
                 """)
+            if let sources = metadata.settingSources {
+                let from = SettingSource.allCases.compactMap { source -> String? in
+                    let names = ProjectConfig.settingNames.filter { sources[$0] == source }
+                    return names.isEmpty ? nil : "\(source.rawValue): \(names.joined(separator: ", "))"
+                }
+                Swift.print("settings:     " + from.joined(separator: "; "))
+            }
             let reasons = metadata.reasonsByPath
             for file in info.files {
                 Swift.print(FileLine(size: file.size, reason: reasons.map { $0[file.path] ?? .package }, path: file.path).text)
