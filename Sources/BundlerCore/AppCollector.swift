@@ -64,7 +64,20 @@ public struct AppCollector {
     /// What `--include` globs are relative to, so a warning can name the one to add.
     let currentDirectory: String
 
+    /// Transpiles the TypeScript files the walk reaches; nil: `fileSystem` is read as it is.
+    let typeScript: TypeScriptFiles?
+
     public init(fileSystem: FileSystem, canonicalPath: @escaping (String) -> String = { $0 }, currentDirectory: String = "/") {
+        self.init(fileSystem: fileSystem, typeScript: nil, canonicalPath: canonicalPath, currentDirectory: currentDirectory)
+    }
+
+    /// `typeScript` is also the file system read (it serves the transpiled files).
+    init(typeScript: TypeScriptFiles, canonicalPath: @escaping (String) -> String, currentDirectory: String) {
+        self.init(fileSystem: typeScript, typeScript: typeScript, canonicalPath: canonicalPath, currentDirectory: currentDirectory)
+    }
+
+    private init(fileSystem: FileSystem, typeScript: TypeScriptFiles?, canonicalPath: @escaping (String) -> String, currentDirectory: String) {
+        self.typeScript = typeScript
         fs = fileSystem
         resolver = ModuleResolver(fileSystem: fileSystem)
         canonical = canonicalPath
@@ -101,6 +114,10 @@ public struct AppCollector {
         let appFolder = appFolder(entry: entry)
         while let file = state.queue.popLast() {
             includePackage(containing: file, &state)
+            if let typeScript, TypeScriptFiles.isTypeScript(file) {
+                // With the other TypeScript files queued: one esbuild run for all of them.
+                try typeScript.prepare([file] + state.queue, isESM: isESM)
+            }
             guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
             let esmFile = isESM(file)
             let analysis = DependencyScanner.analyze(source)
@@ -332,11 +349,12 @@ public struct AppCollector {
 
     static func isJavaScript(_ file: String) -> Bool {
         file.hasSuffix(".js") || file.hasSuffix(".mjs") || file.hasSuffix(".cjs") || !Path.basename(file).contains(".")
+            || TypeScriptFiles.isTypeScript(file)
     }
 
-    private func isESM(_ file: String) -> Bool {
-        if file.hasSuffix(".mjs") { return true }
-        if file.hasSuffix(".cjs") { return false }
+    func isESM(_ file: String) -> Bool {
+        if file.hasSuffix(".mjs") || file.hasSuffix(".mts") { return true }
+        if file.hasSuffix(".cjs") || file.hasSuffix(".cts") { return false }
         return resolver.packageScope(of: Path.dirname(file))?.json["type"] as? String == "module"
     }
 }

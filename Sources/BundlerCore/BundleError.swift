@@ -27,6 +27,8 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
     case ambiguousBin(String, [String])
     case incompatibleAddon(String, String)
     case invalidConfig(String, String)
+    case typeScriptUnavailable(String)
+    case typeScriptError(String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .toolkitMissing(let what): return "bundle is incomplete: \(what) not found next to it (run Scripts/setup)"
         case .runtimeUnavailable(let why): return "cannot prepare the node runtime: \(why)"
         case .invalidConfig(let path, let why): return "\(path): \(why)"
+        case .typeScriptUnavailable(let path): return "\(path) is TypeScript, and this bundle has no esbuild next to it to transpile it (run Scripts/setup)"
+        case .typeScriptError(let message): return message
         case .invalidPackageJSON(let path, let why): return "\(path) is not valid JSON: \(why)"
         case .inputMissing(let path): return "\(path) does not exist"
         case .notABundle(let path): return "\(path) is not a bundled app"

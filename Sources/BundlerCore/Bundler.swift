@@ -94,6 +94,13 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     /// Where each build setting came from: "flag", "package.json" or "default" by the
     /// setting's name in package.json's "bundle" section. Nil in outputs made before.
     public var settingSources: [String: SettingSource]?
+    /// Set when files were transpiled from TypeScript: the bootstrap turns node's source
+    /// maps on, for node_modules too only when the TypeScript was there.
+    public var sourceMaps: SourceMapScope?
+
+    public enum SourceMapScope: String, Codable, Sendable {
+        case app, all
+    }
 
     /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
     /// listed are `package`.
@@ -124,7 +131,9 @@ public struct Bundler {
     /// cheaper to hold than to read again.
     static let streamedFileSize = 1 << 20
 
+    /// The app's files as bundled: the disk's, TypeScript transpiled (`TypeScriptFiles`).
     let fs: FileSystem
+    let typeScript: TypeScriptFiles
     let toolkit: Toolkit
     /// Where prepared self-contained runtime packs are kept between runs (nil: none).
     let packCache: PackCache?
@@ -133,7 +142,8 @@ public struct Bundler {
     public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem(), packCache: PackCache? = PackCache.standard(),
                 progress: @escaping (String) -> Void = { _ in }) {
         self.toolkit = toolkit
-        fs = fileSystem
+        typeScript = TypeScriptFiles(over: fileSystem, esbuild: toolkit.transpiler, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion))
+        fs = typeScript
         self.packCache = packCache
         self.progress = progress
     }
@@ -209,6 +219,11 @@ public struct Bundler {
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
         metadata.settingSources = request.settingSources
+        let written = Set(fileSizes.map(\.0))
+        let transpiled = typeScript.transpiledFiles.filter { written.contains(Path.relative($0, to: app.root)) }
+        if !transpiled.isEmpty {
+            metadata.sourceMaps = transpiled.contains { $0.contains("/node_modules/") } ? .all : .app
+        }
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
         if !links.isEmpty {
             metadata.links = Dictionary(uniqueKeysWithValues: links.map { (Path.relative($0.key, to: app.root), Path.relative($0.value, to: app.root)) })
@@ -264,7 +279,7 @@ public struct Bundler {
     private func collect(entry: String, includes: [Glob], excludes: [Glob], output: String, request: BundleRequest) throws -> CollectedApp {
         let base = request.includeBase ?? FileManager.default.currentDirectoryPath
         let excludeBase = request.excludeBase ?? FileManager.default.currentDirectoryPath
-        let collector = AppCollector(fileSystem: fs, canonicalPath: Self.canonical, currentDirectory: FileManager.default.currentDirectoryPath)
+        let collector = AppCollector(typeScript: typeScript, canonicalPath: Self.canonical, currentDirectory: FileManager.default.currentDirectoryPath)
         let included = try matchingFiles(includes, under: base, configuredIn: request.includeBase == nil ? nil : request.configFile)
         var app = try collector.collect(entry: entry, including: included.files, named: included.named)
         let excluded = Set(app.files.filter { file in file != entry && excludes.contains { $0.matches(Path.relative(file, to: excludeBase)) } })
@@ -342,7 +357,9 @@ public struct Bundler {
         let files = entries.compactMap { entry in
             entry.bytes.flatMap { data in
                 entry.kind == .file && reached.contains(entry.path)
-                    ? (relative: entry.path, data: data, wantsCache: !importers.contains(entry.path) && CodeCache.wanted(size: data.count))
+                    ? (relative: entry.path, data: data, wantsCache: !importers.contains(entry.path) && CodeCache.wanted(size: data.count)
+                        // TypeScript compiles node's way, which reads its source map (code-cache.js).
+                        && !TypeScriptFiles.isTypeScript(entry.path))
                     : nil
             }
         }

@@ -22,7 +22,13 @@ public struct ModuleResolver {
         "util/types", "v8", "vm", "wasi", "worker_threads", "zlib",
     ]
 
-    static let extensions = [".js", ".json", ".node", ".mjs", ".cjs"]
+    /// Tried in this order after a path as written; .ts and .tsx after node's own, as
+    /// the bootstrap registers them (commonjs.js).
+    static let extensions = [".js", ".json", ".node", ".mjs", ".cjs", ".ts", ".tsx"]
+    /// TypeScript's rule for a path to JavaScript that does not exist: the TypeScript
+    /// file it is compiled from (`./util.js` means ./util.ts). The bootstrap's twin is
+    /// resolver.js's typeScriptSource.
+    static let typeScriptSources = [(".js", [".ts", ".tsx"]), (".mjs", [".mts"]), (".cjs", [".cts"]), (".jsx", [".tsx"])]
 
     let fs: FileSystem
     /// Parsed package.json files by directory (nil: none, or not a JSON object). Every
@@ -140,6 +146,7 @@ public struct ModuleResolver {
     /// A file, a file with an extension added, or a directory's main/index.
     func resolvePath(_ path: String) -> String? {
         if fs.kind(of: path) == .file { return path }
+        if let source = typeScriptSource(of: path) { return source }
         for ext in Self.extensions where fs.kind(of: path + ext) == .file { return path + ext }
         guard fs.kind(of: path) == .directory else { return nil }
         if let main = packageJSON(path)?["main"] as? String {
@@ -149,6 +156,14 @@ public struct ModuleResolver {
             for ext in Self.extensions where fs.kind(of: target + "/index" + ext) == .file { return target + "/index" + ext }
         }
         for ext in Self.extensions where fs.kind(of: path + "/index" + ext) == .file { return path + "/index" + ext }
+        return nil
+    }
+
+    func typeScriptSource(of path: String) -> String? {
+        for (javaScript, sources) in Self.typeScriptSources where path.hasSuffix(javaScript) {
+            let stem = String(path.dropLast(javaScript.count))
+            if let source = sources.map({ stem + $0 }).first(where: { fs.kind(of: $0) == .file }) { return source }
+        }
         return nil
     }
 

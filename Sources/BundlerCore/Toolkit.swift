@@ -16,6 +16,8 @@ public struct Toolkit: Sendable {
     /// The first stage of portable outputs (nil: only non-portable outputs can be made).
     public var stage: [UInt8]?
     public var origin: Origin
+    /// esbuild, which transpiles TypeScript (`TypeScriptFiles`); nil: TypeScript is an error.
+    public var transpiler: String? = nil
 
     public enum Origin: Sendable {
         /// Files in a build folder, and the runtime chosen (`NodeRuntime`: its embedding
@@ -69,10 +71,12 @@ public struct Toolkit: Sendable {
         let stage = directory + "/bundle-stage"
         let files = LocalFileSystem()
         let script = FileManager.default.isReadableFile(atPath: codeCacheScript) ? codeCacheScript : nil
+        let esbuild = directory + "/esbuild"
         return Toolkit(launcher: try files.contents(of: launcher), embedShim: try files.contents(of: shim),
                        bootstrap: try joinedBootstrap(manifest, files), codeCacheScript: try script.map(files.contents),
                        stage: FileManager.default.isReadableFile(atPath: stage) ? try files.contents(of: stage) : nil,
-                       origin: .directory(runtime: runtime, codeCacheScript: script))
+                       origin: .directory(runtime: runtime, codeCacheScript: script),
+                       transpiler: FileManager.default.isExecutableFile(atPath: esbuild) ? esbuild : nil)
     }
 
     /// The one bootstrap script outputs carry: the parts Templates/bootstrap/manifest lists

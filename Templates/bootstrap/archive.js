@@ -82,7 +82,8 @@ function parseArchive(buffer) {
   if (!files.some((file) => file.relative === metadata.entry)) {
     throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
   }
-  return { entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})) };
+  const sourceMaps = ['app', 'all'].includes(metadata.sourceMaps) ? metadata.sourceMaps : null;
+  return { entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})), sourceMaps };
 }
 
 function parseMetadata(bytes) {

@@ -60,7 +60,8 @@ function installCodeCache() {
 // the main context's default loader, as in a module node compiled itself. require is
 // built as node's makeRequireFunction builds it (resolve, resolve.paths, main,
 // extensions, cache). Files node must see for source maps (--enable-source-maps, or
-// process.setSourceMapsEnabled) compile node's way: their maps are read there.
+// process.setSourceMapsEnabled, or an app with TypeScript) compile node's way when they
+// name a map: it is read there.
 function installPublicCodeCache(vm) {
   const debug = util.debuglog('bundle');
   const parameters = ['exports', 'require', 'module', '__filename', '__dirname'];
@@ -71,7 +72,7 @@ function installPublicCodeCache(vm) {
     const source = sourcesRead.get(filename);
     sourcesRead.delete(filename);
     if (cache === undefined || source !== content || (format !== undefined && format !== 'commonjs') ||
-        process.sourceMapsEnabled) {
+        (process.sourceMapsEnabled && content.includes('//# sourceMappingURL='))) {
       return Reflect.apply(originalCompile, this, arguments);
     }
     ensureArchive(cache.offset, cache.length);

@@ -6,7 +6,8 @@
 // MARK: - Module loading
 
 function installModuleLoader(vfs) {
-  const resolver = createResolver(vfs);
+  // Transpiled TypeScript is there when the metadata asks for source maps (Bundler.swift).
+  const resolver = createResolver(vfs, { typeScript: app.sourceMaps !== null });
   installBundledLookupPaths();
   const originalResolveFilename = Module._resolveFilename;
   Module._resolveFilename = function _resolveFilename(request, parent, isMain, options) {
@@ -46,10 +47,27 @@ function involvesVirtualRoot(request, parent, options) {
   return Array.isArray(paths) && paths.some((p) => typeof p === 'string' && isVirtualPath(path.resolve(p)));
 }
 
+// An app with TypeScript (transpiled at bundle time, Sources/BundlerCore/TypeScript.swift):
+// node loads its .ts and .tsx files as .js, and a require that leaves the extension
+// out finds them after node's own extensions, as ModuleResolver.extensions does at
+// bundle time. .mts and .cts are found by name only: node's loader takes an unknown
+// extension as .js, and their format is the resolver's (esmFormat). Source maps lead
+// stack traces back to the .ts lines, in node_modules too when TypeScript was
+// transpiled there. After the runtime's adapter: the '.js' loader is then final.
+function installTypeScript() {
+  if (app.sourceMaps === null) return;
+  for (const extension of ['.ts', '.tsx']) Module._extensions[extension] ??= Module._extensions['.js'];
+  if (typeof Module.setSourceMapsSupport === 'function') {
+    Module.setSourceMapsSupport(true, { nodeModules: app.sourceMaps === 'all', generatedCode: false });
+  } else {
+    process.setSourceMapsEnabled(true);
+  }
+}
+
 function runMain(mainPath) {
   // node's rule for its main: .mjs, or not .cjs in a "type": "module" scope.
-  const isEsm = mainPath.endsWith('.mjs') ||
-    (!mainPath.endsWith('.cjs') && resolver.readPackageScope(mainPath)?.data.type === 'module');
+  const isEsm = mainPath.endsWith('.mjs') || mainPath.endsWith('.mts') ||
+    (!mainPath.endsWith('.cjs') && !mainPath.endsWith('.cts') && resolver.readPackageScope(mainPath)?.data.type === 'module');
   if (isEsm) return esm.runMain(mainPath);
   Module._load(mainPath, null, true);
 }

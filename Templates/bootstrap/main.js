@@ -5,13 +5,14 @@ if (typeof VIRTUAL_ROOT !== 'string' || !VIRTUAL_ROOT.startsWith('/')) throw new
 const runtime = Number(process.versions.node.split('.')[0]) >= 24 ? node24Runtime() : node18Runtime();
 const app = parseArchive(archive);
 const vfs = createVirtualFs(archive, app.files, app.links);
-if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs)); // eslint-disable-line no-restricted-syntax
+if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs, { typeScript: app.sourceMaps !== null })); // eslint-disable-line no-restricted-syntax
 // Before any app code: node's loaders read modules through the public `fs`, and a
 // module loaded before the patch would be read from the real disk.
 patchFs(vfs);
 if (launch.role === 'main') installWorkingDirectory(vfs); // workers cannot chdir
 const resolver = installModuleLoader(vfs);
 const esm = runtime.connectModules(vfs, resolver);
+installTypeScript();
 quietLoaderWarnings();
 // ES modules see builtins through a copy of their exports; refresh it.
 Module.syncBuiltinESMExports();

@@ -6,7 +6,9 @@
 // exports/imports algorithm of its ESM docs) over the archive index. Lookup directories
 // outside the virtual root go to node's own Module._findPath.
 
-function createResolver(vfs) {
+// options.typeScript: the archive's TypeScript files were transpiled (isTypeScript).
+function createResolver(vfs, options = {}) {
+  const typeScript = options.typeScript === true;
   const CONDITIONS = new Set(['require', 'node', 'node-addons']); // plus "default", always
   const packageCache = new Map();
 
@@ -68,7 +70,7 @@ function createResolver(vfs) {
         const exported = resolveExports(dir, request);
         if (exported) return exported;
       }
-      const filename = (!trailingSlash && (tryFile(basePath) || tryExtensions(basePath))) ||
+      const filename = (!trailingSlash && (tryFile(basePath) || typeScriptSource(basePath) || tryExtensions(basePath))) ||
         (vfs.isDirectory(basePath) && tryPackage(basePath, request));
       if (filename) return filename;
     }
@@ -77,6 +79,37 @@ function createResolver(vfs) {
 
   function tryFile(filePath) {
     return vfs.isFile(filePath) ? filePath : false;
+  }
+
+  // TypeScript's rule for a path to JavaScript that is not there: the TypeScript file it
+  // is compiled from ('./util.js' means ./util.ts). ModuleResolver.typeScriptSources is
+  // the bundle-time twin.
+  function typeScriptSource(filePath) {
+    for (const [javaScript, sources] of TYPESCRIPT_SOURCES) {
+      if (!filePath.endsWith(javaScript)) continue;
+      const stem = filePath.slice(0, -javaScript.length);
+      for (const source of sources) {
+        if (vfs.isFile(stem + source)) return stem + source;
+      }
+    }
+    return false;
+  }
+
+  // An import in a TypeScript file as TypeScript resolves it for a bundler: the path as
+  // written, the TypeScript file of a .js path, then with an extension or as a folder's
+  // index (node's ES module loader tries none), in require()'s order once .ts is
+  // registered (installTypeScript), which ModuleResolver.extensions follows too.
+  function typeScriptImport(resolved) {
+    const filename = url.fileURLToPath(resolved);
+    if (!isVirtualPath(path.resolve(filename)) || vfs.isFile(filename)) return resolved;
+    const withExtension = (base) => ['.js', '.ts', '.tsx'].map((extension) => base + extension).find(vfs.isFile);
+    const found = typeScriptSource(filename) || withExtension(filename) ||
+      (vfs.isDirectory(filename) && withExtension(path.join(filename, 'index')));
+    if (!found) return resolved;
+    const target = url.pathToFileURL(found);
+    target.search = resolved.search;
+    target.hash = resolved.hash;
+    return target;
   }
 
   function tryExtensions(basePath) {
@@ -347,6 +380,7 @@ function createResolver(vfs) {
     let resolved;
     if (isRelativeOrAbsoluteSpecifier(specifier)) {
       resolved = new URL(specifier, parentURL);
+      if (isTypeScript(String(parentURL))) resolved = typeScriptImport(resolved);
     } else if (specifier[0] === '#') {
       resolved = resolveEsmImports(specifier, base, conditions);
     } else {
@@ -467,18 +501,30 @@ function createResolver(vfs) {
   // The format node gives a file of the archive: its extension, then the package "type".
   function esmFormat(filename, quiet = false) {
     const extension = path.extname(filename);
-    if (extension === '.mjs') return 'module';
-    if (extension === '.cjs') return 'commonjs';
+    const typeScript = isTypeScript(filename);
+    if (extension === '.mjs' || (typeScript && extension === '.mts')) return 'module';
+    if (extension === '.cjs' || (typeScript && extension === '.cts')) return 'commonjs';
     if (extension === '.json') return 'json';
-    if (extension === '.js' || extension === '') {
+    if (extension === '.js' || extension === '' || (typeScript && (extension === '.ts' || extension === '.tsx'))) {
       return readPackageScope(filename)?.data.type === 'module' ? 'module' : 'commonjs';
     }
     if (quiet) return undefined;
     throw nodeError(TypeError, 'ERR_UNKNOWN_FILE_EXTENSION', `Unknown file extension "${extension}" for ${filename}`);
   }
 
-  return { resolveFilename, readPackageScope, resolveEsm, esmFormat };
+  // Only in an app whose TypeScript was transpiled: elsewhere a .ts file is what node
+  // takes it for, a file of an unknown extension.
+  function isTypeScript(filename) {
+    return typeScript && /\.(?:ts|tsx|mts|cts)$/.test(filename) && !/\.d\.[mc]?ts$/.test(filename);
+  }
+
+  return { resolveFilename, readPackageScope, resolveEsm, esmFormat, isTypeScript };
 }
+
+// The archive's TypeScript files are JavaScript by now: transpiled at bundle time
+// (Sources/BundlerCore/TypeScript.swift), under their own names. Not .d.ts: no code.
+const TYPESCRIPT_SOURCES = [['.js', ['.ts', '.tsx']], ['.mjs', ['.mts']], ['.cjs', ['.cts']], ['.jsx', ['.tsx']]];
+
 
 function isRelativeOrAbsoluteSpecifier(specifier) {
   return specifier[0] === '/' || /^\.\.?(?:\/|$)/.test(specifier);

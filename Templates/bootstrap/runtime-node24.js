@@ -50,6 +50,7 @@ function node24Runtime() {
           // require() of a bundled .js: the format its package's "type" gives, as node's
           // '.js' extension handler would find it on disk (then fs reads the source).
           const filename = url.fileURLToPath(loadURL);
+          if (resolver.isTypeScript(filename)) return nextLoad(loadURL, { ...context, format: resolver.esmFormat(filename) });
           if (!filename.endsWith('.js')) return nextLoad(loadURL, context);
           return nextLoad(loadURL, { ...context, format: declaredType(resolver, filename) });
         },

@@ -114,6 +114,41 @@ describe('the resolver on its own', () => {
   });
 });
 
+describe('the resolver with transpiled TypeScript', () => {
+  const files = {
+    'main.ts': '', 'util.ts': '', 'view.tsx': '', 'lib/index.ts': '', 'esm.mts': '', 'old.cts': '', 'types.d.ts': '',
+    'plain.js': '',
+  };
+  const archive = buildArchive(files, 'main.ts');
+  const make = (typeScript) => compileParts(['archive.js', 'errors.js', 'virtual-fs.js', 'resolver.js', ...ADAPTERS], `${RUNTIME}
+    const parsed = parseArchive(archive);
+    return createResolver(createVirtualFs(archive, parsed.files, parsed.links), { typeScript: ${typeScript} });`)(
+    process, require, archive, LAUNCH);
+  const resolver = make(true);
+  const from = (importer, specifier) => resolver.resolveEsm(specifier, `file://${VIRTUAL_ROOT}/${importer}`,
+    `${VIRTUAL_ROOT}/${importer}`, new Set(['node', 'import']))?.href.slice(`file://${VIRTUAL_ROOT}/`.length);
+
+  it('finds what a TypeScript import names: .js paths, no extension, folders', () => {
+    assert.deepEqual(['./util.js', './util', './view.jsx', './view', './lib', './esm.mjs', './old.cjs', './plain.js']
+      .map((specifier) => from('main.ts', specifier)),
+    ['util.ts', 'util.ts', 'view.tsx', 'view.tsx', 'lib/index.ts', 'esm.mts', 'old.cts', 'plain.js']);
+  });
+
+  it('leaves imports of JavaScript files as node resolves them', () => {
+    assert.match(codeOf(() => from('plain.js', './util')), /^ERR_MODULE_NOT_FOUND: /);
+  });
+
+  it('gives .ts and .tsx the format of .js, .mts of .mjs, .cts of .cjs', () => {
+    assert.deepEqual(['main.ts', 'view.tsx', 'esm.mts', 'old.cts'].map((file) => resolver.esmFormat(`${VIRTUAL_ROOT}/${file}`)),
+      ['commonjs', 'commonjs', 'module', 'commonjs']);
+    assert.equal(resolver.isTypeScript(`${VIRTUAL_ROOT}/types.d.ts`), false);
+  });
+
+  it('knows no TypeScript in an app that has none transpiled, as node', () => {
+    assert.match(codeOf(() => make(false).esmFormat(`${VIRTUAL_ROOT}/main.ts`)), /^ERR_UNKNOWN_FILE_EXTENSION: /);
+  });
+});
+
 describe('node 24: a child\'s node options read from execArgv', () => {
   const parse = compileParts(ADAPTERS, 'return parseNodeCommandLine;')(process, require, new ArrayBuffer(0), LAUNCH);
   const cases = [
