@@ -46,7 +46,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible {
         case .toolkitMissing(let what): return "bundle is incomplete: \(what) not found next to it (run Scripts/setup)"
         case .runtimeUnavailable(let why): return "cannot prepare the node runtime: \(why)"
         case .invalidConfig(let path, let why): return "\(path): \(why)"
-        case .typeScriptUnavailable(let path): return "\(path) is TypeScript, and this bundle has no esbuild next to it to transpile it (run Scripts/setup)"
+        case .typeScriptUnavailable(let path): return "\(path) is TypeScript, and this bundle has no esbuild to transpile it (a bundle built from source gets it from Scripts/setup)"
         case .typeScriptError(let message): return message
         case .invalidPackageJSON(let path, let why): return "\(path) is not valid JSON: \(why)"
         case .inputMissing(let path): return "\(path) does not exist"

@@ -142,7 +142,7 @@ public struct Bundler {
     public init(toolkit: Toolkit, fileSystem: FileSystem = LocalFileSystem(), packCache: PackCache? = PackCache.standard(),
                 progress: @escaping (String) -> Void = { _ in }) {
         self.toolkit = toolkit
-        typeScript = TypeScriptFiles(over: fileSystem, esbuild: toolkit.transpiler, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion))
+        typeScript = TypeScriptFiles(over: fileSystem, transpiler: toolkit.transpiler, nodeMajor: NodeRuntime.major(of: toolkit.nodeVersion))
         fs = typeScript
         self.packCache = packCache
         self.progress = progress

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PayloadFormat
 
@@ -21,6 +22,7 @@ public struct CarriedToolkit: Sendable {
         static let stage = "bundle-stage"
         static let bootstrap = "bootstrap.js"
         static let codeCache = "code-cache.js"
+        static let transpiler = "esbuild"
     }
 
     static let metadataHeader = "bundle-toolkit 1"
@@ -75,8 +77,47 @@ public struct CarriedToolkit: Sendable {
             base: RuntimePack(compressed: base, uncompressedSize: record.base.uncompressedSize,
                               digest: record.baseDigest, selfContained: true, codec: record.base.codec),
             runtimeLibraries: libraries)
+        let transpiler = pieces[Name.transpiler].map { esbuild in Toolkit.Transpiler { try installedTranspiler(esbuild) } }
         return Toolkit(launcher: try piece(Name.launcher), embedShim: try piece(Name.shim), bootstrap: try piece(Name.bootstrap),
-                       codeCacheScript: try piece(Name.codeCache), stage: try piece(Name.stage), origin: .carried(carried))
+                       codeCacheScript: try piece(Name.codeCache), stage: try piece(Name.stage), origin: .carried(carried),
+                       transpiler: transpiler)
+    }
+
+    /// The carried esbuild as a file that can run: written once into the cache, named by
+    /// its digest, and used again only while it is ours, not writable by others and
+    /// still those bytes (it is run). Without a cache directory, a private temporary
+    /// folder holds it.
+    static func installedTranspiler(_ esbuild: [UInt8]) throws -> String {
+        let digest = SHA256.hash(data: esbuild).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let folder = PackCache.standard().map { Path.dirname($0.directory) + "/tools" }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("bundle-tools-\(getuid())").path
+        let path = folder + "/esbuild-" + digest
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == getuid(), (info.st_mode & 0o022) == 0,
+           let existing = FileManager.default.contents(atPath: path), Array(existing) == esbuild {
+            return path
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            var folderInfo = stat()
+            guard lstat(folder, &folderInfo) == 0, (folderInfo.st_mode & S_IFMT) == S_IFDIR, folderInfo.st_uid == getuid(),
+                  (folderInfo.st_mode & 0o022) == 0 else {
+                throw BundleError.writeFailed(folder, "it is not a folder of this user's that only this user can write to")
+            }
+            // Close-on-exec: a child another thread forks meanwhile must not keep it open
+            // for writing, which would make running it fail (ETXTBSY).
+            let temporary = path + ".\(getpid()).tmp"
+            unlink(temporary)
+            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+            guard fd >= 0 else { throw BundleError.writeFailed(temporary, String(cString: strerror(errno))) }
+            let written = esbuild.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == esbuild.count else { throw BundleError.writeFailed(temporary, "short write") }
+            guard rename(temporary, path) == 0 else { throw BundleError.writeFailed(path, String(cString: strerror(errno))) }
+        } catch {
+            throw BundleError.runtimeUnavailable("cannot write out the carried esbuild: \(error)")
+        }
+        return path
     }
 
     /// Only the record, for `bundle --version`: nil when `path` carries nothing.
@@ -137,7 +178,7 @@ public struct CarriedToolkit: Sendable {
             ArchiveEntry(path: Name.launcher, data: toolkit.launcher), ArchiveEntry(path: Name.shim, data: toolkit.embedShim),
             ArchiveEntry(path: Name.stage, data: stage), ArchiveEntry(path: Name.bootstrap, data: toolkit.bootstrap),
             ArchiveEntry(path: Name.codeCache, data: codeCache),
-        ]
+        ] + (try toolkit.transpiler.map { [ArchiveEntry(path: Name.transpiler, data: try LocalFileSystem().contents(of: try $0.locate()))] } ?? [])
         let metadata = ([metadataHeader] + libraries.map { "runtime-library " + $0 }).map { $0 + "\n" }.joined()
         let tools = try ArchiveWriter.write(entries: entries, metadata: Array(metadata.utf8))
         let toolsCompressed = RuntimePack.compressFrames(tools, level: toolsZstdLevel)

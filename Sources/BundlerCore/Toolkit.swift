@@ -17,7 +17,14 @@ public struct Toolkit: Sendable {
     public var stage: [UInt8]?
     public var origin: Origin
     /// esbuild, which transpiles TypeScript (`TypeScriptFiles`); nil: TypeScript is an error.
-    public var transpiler: String? = nil
+    public var transpiler: Transpiler? = nil
+
+    /// Where the esbuild executable is, found when the first TypeScript file needs it: a
+    /// file next to `bundle`, or the one a one-file bundle carries, written out once
+    /// (`CarriedToolkit.installedTranspiler`).
+    public struct Transpiler: Sendable {
+        public var locate: @Sendable () throws -> String
+    }
 
     public enum Origin: Sendable {
         /// Files in a build folder, and the runtime chosen (`NodeRuntime`: its embedding
@@ -76,7 +83,7 @@ public struct Toolkit: Sendable {
                        bootstrap: try joinedBootstrap(manifest, files), codeCacheScript: try script.map(files.contents),
                        stage: FileManager.default.isReadableFile(atPath: stage) ? try files.contents(of: stage) : nil,
                        origin: .directory(runtime: runtime, codeCacheScript: script),
-                       transpiler: FileManager.default.isExecutableFile(atPath: esbuild) ? esbuild : nil)
+                       transpiler: FileManager.default.isExecutableFile(atPath: esbuild) ? Transpiler { esbuild } : nil)
     }
 
     /// The one bootstrap script outputs carry: the parts Templates/bootstrap/manifest lists

@@ -17,7 +17,7 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     static let extensions = [".ts", ".tsx", ".mts", ".cts"]
 
     let base: FileSystem
-    let esbuild: String?
+    let transpiler: Toolkit.Transpiler?
     /// esbuild's --target: the node version outputs run ("node24").
     let target: String
     private let lock = NSLock()
@@ -27,9 +27,9 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     /// A folder with more TypeScript files than this is not transpiled ahead.
     static let aheadLimit = 5000
 
-    init(over base: FileSystem, esbuild: String?, nodeMajor: Int) {
+    init(over base: FileSystem, transpiler: Toolkit.Transpiler?, nodeMajor: Int) {
         self.base = base
-        self.esbuild = esbuild
+        self.transpiler = transpiler
         target = "node\(nodeMajor)"
     }
 
@@ -98,7 +98,8 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     }
 
     private func run(_ files: [String], format: String) throws {
-        guard let esbuild else { throw BundleError.typeScriptUnavailable(files[0]) }
+        guard let transpiler else { throw BundleError.typeScriptUnavailable(files[0]) }
+        let esbuild = try transpiler.locate()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-ts-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let process = Process()

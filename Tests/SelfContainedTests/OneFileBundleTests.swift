@@ -61,6 +61,26 @@ struct OneFileBundleTests {
         #expect(FileManager.default.contentsEqual(atPath: root.path + "/app/hello", andPath: root.path + "/app/hello-again"))
     }
 
+    /// The one-file bundle carries esbuild: TypeScript bundles there too, from the copy it
+    /// writes once into its cache.
+    @Test func bundlesTypeScriptWithTheEsbuildItCarries() throws {
+        try Self.requireFile()
+        let root = try Chroot()
+        try root.install(Self.file, as: "bundle")
+        try root.place("import { shout } from './lib';\nconst name: string = process.argv[2];\nconsole.log(shout(name));\n", at: "/src/main.ts")
+        try root.place("export enum Mark { Bang = '!' }\nexport const shout = (s: string): string => s.toUpperCase() + Mark.Bang;\n",
+                       at: "/src/lib.ts")
+        let environment = ["HOME": "/home"]
+        for output in ["/app/ts", "/app/ts-again"] {
+            let bundled = try root.run([Chroot.Command(app: "bundle", arguments: ["/src/main.ts", "-o", output, "-q"], environment: environment)])[0]
+            #expect(bundled.status == 0 && bundled.stderr.isEmpty, "\(bundled)")
+        }
+        let ran = try root.run([Chroot.Command(app: "ts", arguments: ["hey"], environment: environment)])[0]
+        #expect(ran.stdout == "HEY!\n", "\(ran)")
+        let tools = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/.cache/bundle/tools")
+        #expect(tools.count == 1 && tools[0].hasPrefix("esbuild-"), "\(tools)")
+    }
+
     /// Interrupted while it makes code caches with a temporary output in $TMPDIR, the
     /// one-file bundle leaves nothing there.
     @Test func anInterruptedOneFileBundleLeavesNoTemporaryFiles() throws {
