@@ -83,5 +83,5 @@ function runAsNode() {
 
 function evalAsNode(name, code, { print, inputType }) {
   if (inputType === 'module') runtime.evalModule(code, print);
-  else runtime.evalScript(name, code, print);
+  else runtime.evalScript(name, code, print, inputType);
 }

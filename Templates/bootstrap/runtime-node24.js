@@ -15,8 +15,17 @@
 // (commonjs.js: _resolveFilename, _nodeModulePaths, _extensions['.node'], _load for the
 // main), and process.emitWarning (esm.js).
 // - the V8 code cache of the archive goes through vm.compileFunction (code-cache.js).
-// Not done on 24: detecting module syntax in -e/stdin code (node 24 would run such code
-// as a module: here it is a script).
+// - -e and stdin code with module syntax and no --input-type runs as a module, as node
+//   24 detects it (isModuleSyntax).
+
+// The messages of V8's script compile errors that mean module syntax (node 24's
+// lib/internal/modules/helpers.js lists the same).
+const MODULE_SYNTAX_ERRORS = [
+  'Cannot use import statement outside a module',
+  "Unexpected token 'export'",
+  "Cannot use 'import.meta' outside a module",
+  'await is only valid in async functions and the top level bodies of modules',
+];
 
 function node24Runtime() {
   // file: URL -> source, for code of --input-type=module (evalModule): served by the hooks.
@@ -78,14 +87,29 @@ function node24Runtime() {
     evalWorkerCode: (code) => evalScriptPublicly('[worker eval]', code, false),
     nodeCommandLine: () => parseNodeCommandLine(process.execArgv),
     startRepl() {
-      internalRequire('repl').start({ useGlobal: true }).on('exit', () => process.exit());
+      // As node's own REPL: history in NODE_REPL_HISTORY (empty: none), else
+      // ~/.node_repl_history, NODE_REPL_HISTORY_SIZE lines (1000). History is kept only
+      // on a terminal, as in node.
+      const size = Number(process.env.NODE_REPL_HISTORY_SIZE);
+      const server = internalRequire('repl').start({ useGlobal: true, historySize: size > 0 ? size : 1000 });
+      server.on('exit', () => process.exit());
+      const history = process.env.NODE_REPL_HISTORY ?? path.join(os.homedir(), '.node_repl_history');
+      if (history.trim() !== '' && typeof server.setupHistory === 'function') {
+        server.setupHistory(history, (error) => {
+          if (error) process.stderr.write(`REPL session history will not be persisted: ${error.message}\n`);
+        });
+      }
     },
     readStdin(callback) {
       let code = '';
       process.stdin.setEncoding('utf8');
       process.stdin.on('data', (chunk) => { code += chunk; }).on('end', () => callback(code));
     },
-    evalScript(name, code, print) {
+    evalScript(name, code, print, inputType) {
+      if (inputType === undefined && !print && isModuleSyntax(code, name)) {
+        this.evalModule(code);
+        return;
+      }
       addBuiltinsAsGlobals();
       evalScriptPublicly(name, code, print);
     },
@@ -96,6 +120,19 @@ function node24Runtime() {
       publicImport(evalURL);
     },
   };
+
+  // node 24's detection for code of no --input-type: it is a module when it fails to
+  // compile as a script with an error only module syntax gives (import, export,
+  // import.meta), or one that top-level await gives.
+  function isModuleSyntax(code, filename) {
+    try {
+      new vm.Script(code, { filename }); // eslint-disable-line no-new
+      return false;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) return false;
+      return MODULE_SYNTAX_ERRORS.some((message) => error.message.includes(message));
+    }
+  }
 
   // What node's evalScript does for eval code: a module named `name` in the working
   // directory whose require, module, exports and __dirname are globals, then the code.

@@ -19,6 +19,54 @@ import Testing
         return try run(node.executable, node.arguments, in: fixture.directory, environment: environment)
     }
 
+    /// A child of a node 24 app given -e or stdin code with module syntax runs it as a
+    /// module, as node 24 detects it, unless --input-type says otherwise.
+    @Test func childrenDetectModuleSyntaxOnNode24() throws {
+        let runtime = try Self.runtime(24)
+        let fixture = try Fixture(["app.js": """
+            const { spawnSync } = require('child_process');
+            const show = (args, input) => {
+              const r = spawnSync(process.execPath, args, { input, encoding: 'utf8' });
+              console.log(r.status, r.stdout.trim(), (r.stderr.match(/SyntaxError: .*/) ?? [''])[0]);
+            };
+            show(['-e', 'import os from "node:os"; console.log(typeof os.cpus)']);
+            show(['-e', 'await Promise.resolve(); console.log("top-level await")']);
+            show([], 'export const x = 1; console.log(import.meta.url.startsWith("file:"))');
+            show(['-e', 'console.log(typeof require, typeof module)']);
+            show(['--input-type=commonjs', '-e', 'import os from "node:os"']);
+            """])
+        let node = try Self.runtimeNode(runtime, fixture, "app.js")
+        #expect(node.stdout == [
+            "0 function ", "0 top-level await ", "0 true ", "0 function object ",
+            "1  SyntaxError: Cannot use import statement outside a module", "",
+        ].joined(separator: "\n"), "\(node)")
+        let output = try fixture.bundle("app.js", extra: ["--node", "24"])
+        try fixture.removeSource()
+        #expect(try run(output, in: "/").stdout == node.stdout)
+    }
+
+    /// node 24's REPL in a child of the app (`process.execPath -i`) keeps its history in
+    /// ~/.node_repl_history on a terminal, as node 24's own does.
+    @Test func theReplKeepsHistoryAsNode24Does() throws {
+        let runtime = try Self.runtime(24)
+        let fixture = try Fixture(["app.js": "require('child_process').spawnSync(process.execPath, ['-i'], { stdio: 'inherit' });\n"])
+        let output = try fixture.bundle("app.js", extra: ["--node", "24"])
+        // script(1) gives the REPL a terminal, where node keeps history.
+        func history(_ command: [String]) throws -> String {
+            let home = try fixture.scratchDirectory("home")
+            var environment = ProcessInfo.processInfo.environment
+            environment["HOME"] = home
+            for name in ["NODE_REPL_HISTORY", "NODE_REPL_HISTORY_SIZE", "NODE_EXTRA_CA_CERTS"] { environment.removeValue(forKey: name) }
+            let result = try run("/usr/bin/script", ["-qfc", command.joined(separator: " "), "/dev/null"],
+                                 stdin: "6*7\r\"second\"\r.exit\r", environment: environment)
+            return (try? String(contentsOfFile: home + "/.node_repl_history", encoding: .utf8)) ?? "no history: \(result)"
+        }
+        let node = Tools.referenceNode(["-i"], runtime: runtime)
+        let expected = try history([node.executable] + node.arguments)
+        #expect(expected == ".exit\n\"second\"\n6*7")
+        #expect(try history([output]) == expected)
+    }
+
     /// What apps written for current node use, bundled for node 24, with the source gone:
     /// the same output as node 24's own node on the source.
     @Test func currentNodeAPIsRunBundledOnNode24() throws {
