@@ -183,6 +183,8 @@ public struct Bundler {
         entries.append(ArchiveEntry(path: Self.bootstrapPath, kind: .bootstrap, data: toolkit.bootstrap))
         var launch = (request.nodeOptions + request.trustedNodeOptions).map { "node-option \($0)\n" }.joined()
         if request.allowNodeOptions { launch += "allow-node-options\n" }
+        // node 24's shim starts from node's built-in snapshot: the launcher need not make one.
+        if NodeRuntime.major(of: toolkit.nodeVersion) >= 24 { launch += "builtin-snapshot\n" }
         if !(request.portable && request.runtime == .bundled), case .directory(let runtime, _) = toolkit.origin,
            let required = try runtime.requiredGlibc() {
             // The launcher checks it before loading anything, to say so in one line.

@@ -32,10 +32,11 @@ struct RuntimeCache {
     }
 
     /// Loads every library in order, serves the builtins, and returns the shim's entry.
-    func loadEmbedEntry() throws(LauncherError) -> Loaded {
+    /// `makingSnapshot`: make the startup snapshot where the runtime is extracted (node 18).
+    func loadEmbedEntry(makingSnapshot: Bool) throws(LauncherError) -> Loaded {
         if Disk.environment("BUNDLE_RUNTIME_CACHE") != "off" {
             var derive: CacheDirectory.Derive?
-            if image.trailer.flags.contains(.selfContained) {
+            if makingSnapshot, image.trailer.flags.contains(.selfContained) {
                 derive = { root, extracted in Self.makeSnapshot(filesRoot: root, extracted: extracted) }
             }
             for base in CacheDirectory.candidateBases() {

@@ -40,7 +40,7 @@ func launch() throws(LauncherError) -> Int32 {
         }
     }
     BaseLibraries.prepare(image)
-    let runtime = try RuntimeCache(image: image).loadEmbedEntry()
+    let runtime = try RuntimeCache(image: image).loadEmbedEntry(makingSnapshot: !launch.builtinSnapshot)
     try NativeAddons.register(app)
 
     guard launcher_argc() > 0 else { throw .runtime("started with an empty argument list (no argv[0])") }
@@ -91,12 +91,17 @@ struct LaunchOptions {
     /// C library: checked first, so an old host gets one line instead of the dynamic
     /// linker's message about one symbol version.
     var requiredGlibc: String?
+    /// The runtime starts from node's own built-in snapshot (node 24), so the launcher
+    /// makes none on the first start of a runtime version (that child would make nothing).
+    var builtinSnapshot = false
 
     init(_ entry: ArchiveReader.Entry?) {
         guard let entry else { return }
         for line in String(decoding: entry.data, as: UTF8.self).split(separator: "\n") {
             if line == "allow-node-options" {
                 allowNodeOptions = true
+            } else if line == "builtin-snapshot" {
+                builtinSnapshot = true
             } else if line.hasPrefix("requires-glibc ") {
                 requiredGlibc = String(line.dropFirst("requires-glibc ".count))
             } else if line.hasPrefix("node-option ") {

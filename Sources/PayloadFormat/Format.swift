@@ -178,10 +178,12 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     case builtin = 3
     /// How the launcher starts node (app archive, path ".bundle-launch"): UTF-8 lines,
     /// `node-option <flag>` for each flag baked in at bundle time,
-    /// `allow-node-options` when the author lets NODE_OPTIONS apply, and
+    /// `allow-node-options` when the author lets NODE_OPTIONS apply,
     /// `requires-glibc <version>` when the output uses the host's C library (not portable,
     /// or the system runtime): the newest glibc the runtime's libraries need, which the
-    /// launcher checks before loading them (`GlibcVersion`).
+    /// launcher checks before loading them (`GlibcVersion`), and `builtin-snapshot` when
+    /// the runtime starts from node's own startup snapshot (node 24), so the launcher
+    /// makes none where it extracts the runtime.
     case launchOptions = 4
     /// A native addon (app archive): a file of the app, served under the virtual root
     /// like `file`, that the launcher also makes a real file so `dlopen` can load it.

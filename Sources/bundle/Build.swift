@@ -57,6 +57,10 @@ struct Build: ParsableCommand {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if portable == true && runtime == .system { throw ValidationError("--portable needs --runtime bundled") }
+        // `bundle` alone builds the package here; outside a package it is a usage error.
+        if entry == nil && !FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/package.json") {
+            throw ValidationError("Missing expected argument '<entry>' (or run it in a package folder)")
+        }
     }
 
     func run() throws {

@@ -90,13 +90,16 @@ function node24Runtime() {
       // As node's own REPL: history in NODE_REPL_HISTORY (empty: none), else
       // ~/.node_repl_history, NODE_REPL_HISTORY_SIZE lines (1000). History is kept only
       // on a terminal, as in node.
+      // Input waits while the history file is read, so lines typed meanwhile are kept.
       const size = Number(process.env.NODE_REPL_HISTORY_SIZE);
       const server = internalRequire('repl').start({ useGlobal: true, historySize: size > 0 ? size : 1000 });
       server.on('exit', () => process.exit());
       const history = process.env.NODE_REPL_HISTORY ?? path.join(os.homedir(), '.node_repl_history');
       if (history.trim() !== '' && typeof server.setupHistory === 'function') {
+        server.pause();
         server.setupHistory(history, (error) => {
           if (error) process.stderr.write(`REPL session history will not be persisted: ${error.message}\n`);
+          server.resume();
         });
       }
     },

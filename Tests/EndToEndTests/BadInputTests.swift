@@ -100,10 +100,12 @@ import Testing
         #expect(try bundle(["app.js", "-o", output], in: fixture.directory).status == 0)
     }
 
+    /// `bundle` alone bundles the package it runs in; outside one it prints usage.
     @Test func missingArgumentsPrintUsage() throws {
-        let result = try run(Tools.bundle, [])
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("Missing expected argument '<entry>'"))
-        #expect(result.stderr.contains("USAGE: bundle"))
+        let folder = try Fixture()
+        let result = try run(Tools.bundle, [], in: folder.directory)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.contains("Missing expected argument '<entry>'"), "\(result)")
+        #expect(result.stderr.contains("Usage: bundle"), "\(result)")
     }
 }
