@@ -24,6 +24,9 @@ public struct CollectedApp: Equatable, Sendable {
     /// path → absolute real path: the files are bundled at their real paths, as node
     /// loads them, and the links are shown at run time (`AppMetadata.links`).
     public var links: [String: String] = [:]
+    /// Imports of TypeScript files resolved through tsconfig `paths`: importing file →
+    /// specifier → file, all absolute (`TypeScriptPaths`, `AppMetadata.aliases`).
+    public var aliases: [String: [String: String]] = [:]
 }
 
 /// Why a file is bundled (shown by `bundle inspect` and `--dry-run`).
@@ -66,6 +69,7 @@ public struct AppCollector {
 
     /// Transpiles the TypeScript files the walk reaches; nil: `fileSystem` is read as it is.
     let typeScript: TypeScriptFiles?
+    let typeScriptPaths: TypeScriptPaths
 
     public init(fileSystem: FileSystem, canonicalPath: @escaping (String) -> String = { $0 }, currentDirectory: String = "/") {
         self.init(fileSystem: fileSystem, typeScript: nil, canonicalPath: canonicalPath, currentDirectory: currentDirectory)
@@ -78,6 +82,7 @@ public struct AppCollector {
 
     private init(fileSystem: FileSystem, typeScript: TypeScriptFiles?, canonicalPath: @escaping (String) -> String, currentDirectory: String) {
         self.typeScript = typeScript
+        typeScriptPaths = TypeScriptPaths(fileSystem: fileSystem)
         fs = fileSystem
         resolver = ModuleResolver(fileSystem: fileSystem)
         canonical = canonicalPath
@@ -128,6 +133,13 @@ public struct AppCollector {
             for read in analysis.assetReads { includeAsset(read, readBy: file, appFolder: appFolder, &state) }
             for reference in analysis.references {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
+                if TypeScriptFiles.isTypeScript(file),
+                   let aliased = typeScriptPaths.resolve(reference.specifier, from: file, resolver.resolvePath) {
+                    let stored = storedPath(aliased, &state)
+                    state.aliases[file, default: [:]][reference.specifier] = stored
+                    state.add(stored, scan: true, reason: .reached)
+                    continue
+                }
                 switch resolver.resolve(reference.specifier, from: Path.dirname(file), esm: esm) {
                 case .builtin: break
                 case .file(let path): state.add(storedPath(path, &state), scan: true, reason: .reached)
@@ -146,6 +158,7 @@ public struct AppCollector {
         app.reasons = state.reasons
         app.leftOut = state.leftOut.values.filter { state.reasons[$0.path] == nil }.sorted { $0.path < $1.path }
         app.links = state.links
+        app.aliases = state.aliases
         return app
     }
 
@@ -160,6 +173,7 @@ public struct AppCollector {
         var dynamicImporters: Set<String> = []
         var leftOut: [String: LeftOutFile] = [:]
         var links: [String: String] = [:]
+        var aliases: [String: [String: String]] = [:]
         /// The developer's folders and what the publish rules chose in each.
         var developerFolders: [(directory: String, selection: PublishRules.Selection)] = []
 

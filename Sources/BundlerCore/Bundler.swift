@@ -97,6 +97,9 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     /// Set when files were transpiled from TypeScript: the bootstrap turns node's source
     /// maps on, for node_modules too only when the TypeScript was there.
     public var sourceMaps: SourceMapScope?
+    /// Imports resolved at bundle time through tsconfig `paths` (`CollectedApp.aliases`):
+    /// importing file → specifier → file, relative to the virtual root. Nil when none.
+    public var aliases: [String: [String: String]]?
 
     public enum SourceMapScope: String, Codable, Sendable {
         case app, all
@@ -225,6 +228,12 @@ public struct Bundler {
         let transpiled = typeScript.transpiledFiles.filter { written.contains(Path.relative($0, to: app.root)) }
         if !transpiled.isEmpty {
             metadata.sourceMaps = transpiled.contains { $0.contains("/node_modules/") } ? .all : .app
+        }
+        let aliases = app.aliases.filter { written.contains(Path.relative($0.key, to: app.root)) }
+        if !aliases.isEmpty {
+            metadata.aliases = Dictionary(uniqueKeysWithValues: aliases.map { importer, names in
+                (Path.relative(importer, to: app.root), names.mapValues { Path.relative($0, to: app.root) })
+            })
         }
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
         if !links.isEmpty {

@@ -83,7 +83,29 @@ function parseArchive(buffer) {
     throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
   }
   const sourceMaps = ['app', 'all'].includes(metadata.sourceMaps) ? metadata.sourceMaps : null;
-  return { entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})), sourceMaps };
+  return {
+    entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})), sourceMaps,
+    aliases: parseAliases(metadata.aliases ?? {}),
+  };
+}
+
+// Imports of TypeScript files that tsconfig `paths` resolved at bundle time: virtual path
+// of the importing file -> Map of specifier -> virtual path of the file (AppMetadata.aliases).
+function parseAliases(aliases) {
+  if (aliases === null || typeof aliases !== 'object') throw corruptArchive('metadata "aliases" is not an object');
+  const parsed = new Map();
+  for (const [importer, names] of Object.entries(aliases)) {
+    checkRelativePath(importer, 'an importer in metadata "aliases"');
+    if (names === null || typeof names !== 'object') throw corruptArchive(`metadata "aliases" of ${importer} is not an object`);
+    const targets = new Map();
+    for (const [specifier, target] of Object.entries(names)) {
+      if (typeof target !== 'string') throw corruptArchive(`metadata "aliases" names no file for ${specifier}`);
+      checkRelativePath(target, 'a file in metadata "aliases"');
+      targets.set(specifier, `${VIRTUAL_ROOT}/${target}`);
+    }
+    parsed.set(`${VIRTUAL_ROOT}/${importer}`, targets);
+  }
+  return parsed;
 }
 
 function parseMetadata(bytes) {

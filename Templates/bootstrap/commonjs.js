@@ -7,7 +7,7 @@
 
 function installModuleLoader(vfs) {
   // Transpiled TypeScript is there when the metadata asks for source maps (Bundler.swift).
-  const resolver = createResolver(vfs, { typeScript: app.sourceMaps !== null });
+  const resolver = createResolver(vfs, { typeScript: app.sourceMaps !== null, aliases: app.aliases });
   installBundledLookupPaths();
   const originalResolveFilename = Module._resolveFilename;
   Module._resolveFilename = function _resolveFilename(request, parent, isMain, options) {

@@ -5,7 +5,7 @@ if (typeof VIRTUAL_ROOT !== 'string' || !VIRTUAL_ROOT.startsWith('/')) throw new
 const runtime = Number(process.versions.node.split('.')[0]) >= 24 ? node24Runtime() : node18Runtime();
 const app = parseArchive(archive);
 const vfs = createVirtualFs(archive, app.files, app.links);
-if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs, { typeScript: app.sourceMaps !== null })); // eslint-disable-line no-restricted-syntax
+if (launch.role === 'hooks') return createEsmHooks(vfs, createResolver(vfs, { typeScript: app.sourceMaps !== null, aliases: app.aliases })); // eslint-disable-line no-restricted-syntax
 // Before any app code: node's loaders read modules through the public `fs`, and a
 // module loaded before the patch would be read from the real disk.
 patchFs(vfs);

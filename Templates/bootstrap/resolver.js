@@ -6,15 +6,20 @@
 // exports/imports algorithm of its ESM docs) over the archive index. Lookup directories
 // outside the virtual root go to node's own Module._findPath.
 
-// options.typeScript: the archive's TypeScript files were transpiled (isTypeScript).
+// options.typeScript: the archive's TypeScript files were transpiled (isTypeScript);
+// options.aliases: what their tsconfig `paths` imports resolved to at bundle time
+// (archive.js parseAliases), answered before anything else.
 function createResolver(vfs, options = {}) {
   const typeScript = options.typeScript === true;
+  const aliases = options.aliases ?? new Map();
   const CONDITIONS = new Set(['require', 'node', 'node-addons']); // plus "default", always
   const packageCache = new Map();
 
   // As node without --preserve-symlinks: a module is known by its real path, and its
   // requires resolve from there (pnpm's packages find their dependencies beside it).
   function resolveFilename(request, parent, isMain, options) {
+    const aliased = aliases.get(parent?.filename)?.get(request);
+    if (aliased !== undefined) return aliased;
     const filename = resolveThroughLinks(request, parent, isMain, options);
     return isVirtualPath(filename) ? vfs.realpath(filename) : filename;
   }
@@ -377,6 +382,8 @@ function createResolver(vfs, options = {}) {
   // and node's own resolver should look on the real disk. `base` is the importer's path.
 
   function resolveEsm(specifier, parentURL, base, conditions) {
+    const aliased = aliases.get(base)?.get(specifier);
+    if (aliased !== undefined) return url.pathToFileURL(aliased);
     let resolved;
     if (isRelativeOrAbsoluteSpecifier(specifier)) {
       resolved = new URL(specifier, parentURL);

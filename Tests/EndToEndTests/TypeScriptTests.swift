@@ -115,6 +115,37 @@ import Testing
         #expect(try run(output, in: "/") == Outcome(stdout: "5 50 object true undefined\n", stderr: "", status: 0))
     }
 
+    /// tsconfig `paths` (with `baseUrl`, an `extends`, comments and trailing commas, as
+    /// tsconfig files are written): aliases resolve at bundle time, for CommonJS and ES
+    /// module importers, and a real package of the same name stays a package.
+    @Test func tsconfigPathsAliasesResolve() throws {
+        let fixture = try Fixture([
+            "tsconfig.base.json": """
+                {
+                  // shared settings
+                  "compilerOptions": { "baseUrl": "./src", "paths": { "@/*": ["*"], "settings": ["config/index.ts"], }, },
+                }
+                """,
+            "tsconfig.json": #"{ "extends": "./tsconfig.base.json", /* the app's own */ "include": ["src"] }"#,
+            "src/main.ts": """
+                import { db } from '@/services/db';
+                import settings from 'settings';
+                import { answer } from './esm.mjs';
+                import { twice } from 'tslib-local';
+                console.log(db(), settings.name, twice(answer));
+                """,
+            "src/services/db.ts": "export const db = (): string => 'db ok';\n",
+            "src/config/index.ts": "export default { name: 'configured' };\n",
+            "src/esm.mts": "import { half } from '@/math/half';\nexport const answer: number = half(42);\n",
+            "src/math/half.ts": "export const half = (n: number): number => n / 2;\n",
+            "node_modules/tslib-local/package.json": #"{ "name": "tslib-local", "main": "index.js" }"#,
+            "node_modules/tslib-local/index.js": "exports.twice = (n) => n * 2;\n",
+        ])
+        let output = try fixture.bundle("src/main.ts")
+        try fixture.removeSource()
+        #expect(try run(output, in: "/") == Outcome(stdout: "db ok configured 42\n", stderr: "", status: 0))
+    }
+
     /// A syntax error: one line with file:line:column, and no output.
     @Test func aSyntaxErrorIsOneLineWithItsPosition() throws {
         let fixture = try Fixture(["main.ts": "import { a } from './broken';\nconsole.log(a);\n",
