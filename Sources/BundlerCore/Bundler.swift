@@ -83,6 +83,9 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     /// Symbolic links the bootstrap shows (`CollectedApp.links`): link path → the path it
     /// points to, both relative to the virtual root. Nil when there are none.
     public var links: [String: String]?
+    /// The node flags a worker thread gets from the process, never in its execArgv
+    /// (`NodeOptionPolicy.processWide`), sorted. Nil in outputs made before it was recorded.
+    public var processWideNodeOptions: [String]?
 
     /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
     /// listed are `package`.
@@ -192,6 +195,7 @@ public struct Bundler {
         var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: toolkit.nodeVersion, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
         metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
+        metadata.processWideNodeOptions = NodeOptionPolicy.processWide.sorted()
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
         if !links.isEmpty {
             metadata.links = Dictionary(uniqueKeysWithValues: links.map { (Path.relative($0.key, to: app.root), Path.relative($0.value, to: app.root)) })

@@ -77,7 +77,10 @@ function parseArchive(buffer) {
   if (!files.some((file) => file.relative === metadata.entry)) {
     throw corruptArchive(`the entry '${metadata.entry}' is not a file of the archive`);
   }
-  return { entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})) };
+  return {
+    entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})),
+    processWideNodeOptions: new Set(metadata.processWideNodeOptions ?? []),
+  };
 }
 
 function parseMetadata(bytes) {
@@ -98,6 +101,10 @@ function parseMetadata(bytes) {
     if (typeof to !== 'string') throw corruptArchive(`metadata "links" names no target for ${from}`);
     checkRelativePath(from, 'a link in metadata "links"');
     checkRelativePath(to, 'a link target in metadata "links"');
+  }
+  const processWide = metadata.processWideNodeOptions ?? [];
+  if (!Array.isArray(processWide) || processWide.some((option) => typeof option !== 'string')) {
+    throw corruptArchive('metadata "processWideNodeOptions" is not a list of strings');
   }
   return metadata;
 }
