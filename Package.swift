@@ -48,9 +48,11 @@ let package = Package(
             ])]
         ),
         .target(name: "CLauncherSupport"),
+        // Where the cache directories live: one rule for the launcher and the first stage.
+        .target(name: "CCacheRules"),
         .executableTarget(
             name: "Launcher",
-            dependencies: ["PayloadFormat", "CLauncherSupport"],
+            dependencies: ["PayloadFormat", "CLauncherSupport", "CCacheRules"],
             linkerSettings: [
                 // The launcher must run on machines without a Swift runtime.
                 .unsafeFlags(["-static-stdlib"]),
@@ -89,7 +91,7 @@ let package = Package(
         // app runs, so its fixed address stays out of the app's process.
         .executableTarget(
             name: "Stage",
-            dependencies: ["CPayloadFormat"],
+            dependencies: ["CPayloadFormat", "CCacheRules"],
             linkerSettings: [
                 // No Swift startup object; the static Swift libraries SwiftPM names are
                 // left unused, and with them nothing is exported.

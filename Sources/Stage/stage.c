@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <cache_rules.h>
 #include <payload_format.h>
 
 #define PAGE 4096UL
@@ -44,7 +45,6 @@
 // Layouts in Format.swift; sizes, magics and flags from payload_format.h, which PayloadFormat reads too.
 enum { trailer_size = BUNDLE_TRAILER_SIZE, record_size = BUNDLE_STAGE_RECORD_SIZE };
 #define LOADER_NAME "ld-linux-x86-64.so.2"
-#define MANIFEST_HEADER "bundle-runtime 2"  // CacheDirectory.manifestHeader
 enum { max_libraries = 16 };
 
 static const char *program = "app";  // argv[0], as the launcher names itself in errors
@@ -240,10 +240,11 @@ static int is_private_directory(const char *path) {
     return lstat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == getuid() && (info.st_mode & 022) == 0;
 }
 
-// Whether `directory` (a cache directory) holds what its manifest promises: the same
-// checks as CacheDirectory.validate (private directories, regular files of ours that
-// others cannot write, of the recorded size, inode and modification time), and only
-// flat file names, as the launcher writes the base libraries. Fills `libraries`.
+// Whether `directory` (a cache directory) holds what its manifest promises: the checks
+// of its twin CacheDirectory.validate (private directories, regular files of ours that
+// others cannot write, of the recorded size, inode and modification time; PortableTests
+// checks the stage accepts what the launcher made), and only flat file names, as the
+// launcher writes the base libraries. Fills `libraries`.
 static int use_cache_directory(const char *base, const char *directory) {
     char path[PATH_MAX], manifest[16384];
     struct statvfs mount;
@@ -262,7 +263,7 @@ static int use_cache_directory(const char *base, const char *directory) {
     char *line = manifest, *next = strchr(line, '\n');
     if (next == NULL) return 0;
     *next = 0;
-    if (strcmp(line, MANIFEST_HEADER) != 0) return 0;
+    if (strcmp(line, BUNDLE_CACHE_MANIFEST_HEADER) != 0) return 0;
     library_count = 0;
     for (line = next + 1; *line != 0; line = next + 1) {
         if ((next = strchr(line, '\n')) == NULL || library_count == max_libraries) return 0;
@@ -288,25 +289,15 @@ static int use_cache_directory(const char *base, const char *directory) {
     return library_named(LOADER_NAME) != NULL;
 }
 
-// The cache bases of CacheDirectory.candidateBases, in the same order.
+// base-<digest> in the first cache folder that has a valid one, the folders in the
+// launcher's order (cache_rules.h).
 static int find_cache_directory(const struct layout *layout, char *directory) {
-    const char *off = getenv("BUNDLE_RUNTIME_CACHE");
-    if (off != NULL && strcmp(off, "off") == 0) return 0;
-    // Started with more privileges than its user has (setuid): the environment and the
-    // user's files must not choose the C library.
-    if (getauxval(AT_SECURE)) return 0;
     char name[80] = "base-";
     for (int i = 0; i < 32; i++) snprintf(name + 5 + 2 * i, 3, "%02x", layout->base_digest[i]);
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME"), *temporary = getenv("TMPDIR");
-    char bases[3][PATH_MAX];
-    int count = 0;
-    if (xdg != NULL && xdg[0] == '/') snprintf(bases[count++], PATH_MAX, "%s/bundle", xdg);
-    if (home != NULL && home[0] == '/') snprintf(bases[count++], PATH_MAX, "%s/.cache/bundle", home);
-    snprintf(bases[count++], PATH_MAX, "%s/bundle-%u", temporary != NULL && temporary[0] == '/' ? temporary : "/tmp",
-             (unsigned)getuid());
-    for (int i = 0; i < count; i++) {
-        if (snprintf(directory, PATH_MAX, "%s/%s", bases[i], name) < PATH_MAX && use_cache_directory(bases[i], directory))
-            return 1;
+    static char bases[BUNDLE_CACHE_BASES_MAX * PATH_MAX];
+    const char *base = bases;
+    for (int count = bundle_cache_bases(bases, sizeof bases); count > 0; count--, base += strlen(base) + 1) {
+        if (snprintf(directory, PATH_MAX, "%s/%s", base, name) < PATH_MAX && use_cache_directory(base, directory)) return 1;
     }
     return 0;
 }
