@@ -8,11 +8,7 @@
 #ifndef BUNDLE_CACHE_RULES_H
 #define BUNDLE_CACHE_RULES_H
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/auxv.h>
-#include <unistd.h>
+#include <stddef.h>
 
 #define BUNDLE_CACHE_MANIFEST_HEADER "bundle-runtime 2"
 enum { BUNDLE_CACHE_BASES_MAX = 3 };
@@ -26,27 +22,6 @@ enum { BUNDLE_CACHE_BASES_MAX = 3 };
 // caller has (setuid, setcap: the kernel's AT_SECURE): "private to us" would mean the
 // caller's, whose environment names the folders and who could plant libraries there
 // to run with our privileges.
-static inline int bundle_cache_bases(char *out, size_t size) {
-    const char *off = getenv("BUNDLE_RUNTIME_CACHE");
-    if ((off != NULL && strcmp(off, "off") == 0) || getauxval(AT_SECURE) != 0) return 0;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME"), *temporary = getenv("TMPDIR");
-    char per_user[32];
-    snprintf(per_user, sizeof per_user, "/bundle-%u", (unsigned)getuid());
-    const char *folders[BUNDLE_CACHE_BASES_MAX][2] = {
-        {xdg, "/bundle"},
-        {home, "/.cache/bundle"},
-        {temporary != NULL && temporary[0] == '/' ? temporary : "/tmp", per_user},
-    };
-    int count = 0;
-    size_t used = 0;
-    for (int i = 0; i < BUNDLE_CACHE_BASES_MAX; i++) {
-        if (folders[i][0] == NULL || folders[i][0][0] != '/') continue;
-        int length = snprintf(out + used, size - used, "%s%s", folders[i][0], folders[i][1]);
-        if (length < 0 || (size_t)length >= size - used) continue;
-        used += (size_t)length + 1;
-        count++;
-    }
-    return count;
-}
+int bundle_cache_bases(char *out, size_t size);
 
 #endif
