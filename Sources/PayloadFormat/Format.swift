@@ -166,11 +166,9 @@ public enum Format {
     /// Where the code cache of an app file lies: this, then the file's path (`EntryKind.codeCache`).
     public static let codeCachePrefix = BUNDLE_CODE_CACHE_PREFIX
 
-    /// An 8-byte magic as the header writes it: 7 characters and the string's NUL.
-    static func magic(_ characters: String) -> [UInt8] {
-        precondition(characters.utf8.count == 7, "a magic is 7 characters and a NUL")
-        return Array(characters.utf8) + [0]
-    }
+    /// An 8-byte magic as the header writes it: 7 characters and the string's NUL
+    /// (payload_format.c checks the lengths).
+    static func magic(_ characters: String) -> [UInt8] { Array(characters.utf8) + [0] }
 }
 
 /// What an archive entry is for. The raw values are also in payload_format.h
