@@ -21,9 +21,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // libzstd-dev. Linked statically (`-l:libzstd.a`) so bundled apps need no libzstd.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // The payload format's numbers and magics, one header for PayloadFormat and the
+        // first stage (and, through PayloadFormat, the bootstrap).
+        .target(name: "CPayloadFormat"),
         .target(
             name: "PayloadFormat",
-            dependencies: ["CZlib", "CZstd"],
+            dependencies: ["CPayloadFormat", "CZlib", "CZstd"],
             linkerSettings: [.linkedLibrary(":libzstd.a")]
         ),
         .target(
@@ -45,9 +48,11 @@ let package = Package(
             ])]
         ),
         .target(name: "CLauncherSupport"),
+        // Where the cache directories live: one rule for the launcher and the first stage.
+        .target(name: "CCacheRules"),
         .executableTarget(
             name: "Launcher",
-            dependencies: ["PayloadFormat", "CLauncherSupport"],
+            dependencies: ["PayloadFormat", "CLauncherSupport", "CCacheRules"],
             linkerSettings: [
                 // The launcher must run on machines without a Swift runtime.
                 .unsafeFlags(["-static-stdlib"]),
@@ -86,6 +91,7 @@ let package = Package(
         // app runs, so its fixed address stays out of the app's process.
         .executableTarget(
             name: "Stage",
+            dependencies: ["CPayloadFormat", "CCacheRules"],
             linkerSettings: [
                 // No Swift startup object; the static Swift libraries SwiftPM names are
                 // left unused, and with them nothing is exported.

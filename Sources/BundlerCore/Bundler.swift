@@ -104,6 +104,9 @@ public struct AppMetadata: Codable, Sendable, Equatable {
     public enum SourceMapScope: String, Codable, Sendable {
         case app, all
     }
+    /// The node flags a worker thread gets from the process, never in its execArgv
+    /// (`NodeOptionPolicy.processWide`), sorted. Nil in outputs made before it was recorded.
+    public var processWideNodeOptions: [String]?
 
     /// Why each file (relative to the virtual root) is in; nil when not recorded. Files not
     /// listed are `package`.
@@ -235,6 +238,7 @@ public struct Bundler {
                 (Path.relative(importer, to: app.root), names.mapValues { Path.relative($0, to: app.root) })
             })
         }
+        metadata.processWideNodeOptions = NodeOptionPolicy.processWide.sorted()
         let links = app.links.filter { Path.isInside($0.key, app.root) && Path.isInside($0.value, app.root) && $0.key != app.root }
         if !links.isEmpty {
             metadata.links = Dictionary(uniqueKeysWithValues: links.map { (Path.relative($0.key, to: app.root), Path.relative($0.value, to: app.root)) })

@@ -11,8 +11,7 @@ import PayloadFormat
 /// a node, outputs simply have no code cache; `bundle -v` says which nodes were skipped.
 enum CodeCache {
     /// Archive path of the cache of the app file at `relative`.
-    static func path(for relative: String) -> String { prefix + relative }
-    static let prefix = ".bundle-code-cache/"
+    static func path(for relative: String) -> String { Format.codeCachePrefix + relative }
 
     /// Of the CommonJS files the app reaches (`CollectedApp.reachedCommonJS`: a file
     /// only loaded by a computed require gets none, so that packages bundled whole do

@@ -46,6 +46,18 @@ public enum NodeOptionPolicy {
         "--diagnostic-dir",
     ]
 
+    /// The flags above that apply to the whole process rather than to one node
+    /// environment (V8's heap, stack and JIT, OpenSSL's certificate store, the process
+    /// title): node refuses them in a Worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV,
+    /// measured on each runtime by NodeOptionsTests) and every worker has them anyway. The
+    /// bootstrap leaves them out of the execArgv it gives workers; it reads this list from
+    /// the app's metadata (`AppMetadata.processWideNodeOptions`), so there is one.
+    public static let processWide: Set<String> = [
+        "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--stack-trace-limit", "--expose-gc",
+        "--zero-fill-buffers", "--abort-on-uncaught-exception", "--title", "--disable-proto", "--jitless",
+        "--use-openssl-ca", "--use-bundled-ca", "--openssl-legacy-provider", "--secure-heap", "--secure-heap-min",
+    ]
+
     /// Flags that node stopped accepting from a major version on (node then refuses to
     /// start: "… is an invalid negation because it is not a boolean option"), measured
     /// against each runtime's node: the features they turned off are no longer optional.

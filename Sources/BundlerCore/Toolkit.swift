@@ -87,7 +87,8 @@ public struct Toolkit: Sendable {
     }
 
     /// The one bootstrap script outputs carry: the parts Templates/bootstrap/manifest lists
-    /// (one file name a line; empty and `#` lines skipped), joined in its order by "\n".
+    /// (one file name a line, or `<format>` for `BootstrapFormat`; empty and `#` lines
+    /// skipped), joined in its order by "\n".
     static func joinedBootstrap(_ manifest: String, _ files: LocalFileSystem) throws -> [UInt8] {
         let folder = Path.dirname(manifest)
         let names = String(decoding: try files.contents(of: manifest), as: UTF8.self).split(separator: "\n")
@@ -95,7 +96,7 @@ public struct Toolkit: Sendable {
         var joined: [UInt8] = []
         for (index, name) in names.enumerated() {
             if index > 0 { joined.append(UInt8(ascii: "\n")) }
-            joined += try files.contents(of: folder + "/" + name)
+            joined += name == BootstrapFormat.manifestLine ? Array(BootstrapFormat().script.utf8) : try files.contents(of: folder + "/" + name)
         }
         return joined
     }

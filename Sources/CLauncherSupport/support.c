@@ -54,8 +54,6 @@ __attribute__((constructor)) static void launcher_fill_standard_descriptors(void
 int launcher_argc(void) { return saved_argc; }
 char **launcher_argv(void) { return saved_argv; }
 
-int launcher_secure_start(void) { return getauxval(AT_SECURE) != 0; }
-
 int launcher_memfd(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
 }

@@ -9,7 +9,7 @@ import PayloadFormat
 /// first start runs from memory, the next ones from the directory made here.
 enum BaseLibraries {
     static func prepare(_ image: SelfImage) {
-        guard let record = image.stage, Disk.environment("BUNDLE_RUNTIME_CACHE") != "off" else { return }
+        guard let record = image.stage else { return }
         let directory = CacheDirectory(prefix: "base-", digest: record.baseDigest)
         for base in CacheDirectory.candidateBases() {
             // The same candidates as the stage's, in the same order: the first valid one is

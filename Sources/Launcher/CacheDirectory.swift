@@ -1,3 +1,4 @@
+import CCacheRules
 import CLauncherSupport
 import Glibc
 import PayloadFormat
@@ -23,7 +24,7 @@ struct CacheDirectory {
     typealias Contents = [(file: File, data: UnsafeRawBufferPointer)]
 
     static let manifestName = "manifest"
-    static let manifestHeader = "bundle-runtime 2"
+    static let manifestHeader = BUNDLE_CACHE_MANIFEST_HEADER
 
     let name: String
 
@@ -31,23 +32,14 @@ struct CacheDirectory {
         name = prefix + hexString(digest)
     }
 
-    /// Cache bases in order of preference. Each must be a directory private to us.
-    /// None when started with more privileges than the caller has (setuid, setcap: the
-    /// kernel's AT_SECURE): "private to us" means the caller's, whose environment names
-    /// the bases and who could plant a runtime there to run with our privileges; memory
-    /// files then, as the first stage does for the base libraries.
+    /// Cache bases in order of preference, as the first stage reads them too
+    /// (cache_rules.h: which variables, the AT_SECURE and BUNDLE_RUNTIME_CACHE=off rules).
+    /// Each must be a directory private to us.
     static func candidateBases() -> [String] {
-        guard launcher_secure_start() == 0 else { return [] }
-        var bases: [String] = []
-        if let xdg = Disk.environment("XDG_CACHE_HOME"), xdg.hasPrefix("/") {
-            bases.append(xdg + "/bundle")
-        }
-        if let home = Disk.environment("HOME"), home.hasPrefix("/") {
-            bases.append(home + "/.cache/bundle")
-        }
-        let temporary = Disk.environment("TMPDIR").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
-        bases.append(temporary + "/bundle-\(getuid())")
-        return bases
+        var buffer = [CChar](repeating: 0, count: Int(BUNDLE_CACHE_BASES_MAX) * Int(PATH_MAX))
+        let count = Int(bundle_cache_bases(&buffer, buffer.count))
+        return Array(buffer.split(separator: 0, maxSplits: count, omittingEmptySubsequences: false).prefix(count)
+            .map { String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) })
     }
 
     /// Makes files from the extracted ones, in the directory being extracted (given its
@@ -88,7 +80,8 @@ struct CacheDirectory {
     }
 
     /// Reads the manifest and checks every file it names is there, a regular file (no
-    /// symlink anywhere below `path`), ours, not writable by others, and of its size.
+    /// symlink anywhere below `path`), ours, not writable by others, and of its size. Its
+    /// twin in the first stage (stage.c, use_cache_directory) must accept what this does.
     static func validate(_ path: String) -> [File]? {
         guard Disk.isPrivateDirectory(path), let text = Disk.readSmallFile(path + "/" + manifestName) else { return nil }
         let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")

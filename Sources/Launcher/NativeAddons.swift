@@ -35,21 +35,19 @@ enum NativeAddons {
             (CacheDirectory.File(kind: $0.kind, size: $0.data.count, path: $0.path), $0.data)
         }
 
-        if Disk.environment("BUNDLE_RUNTIME_CACHE") != "off" {
-            let directory = CacheDirectory(prefix: "addons-", digest: index.digest)
-            for base in CacheDirectory.candidateBases() {
-                // The directory holds what the digest names; anything else is not ours to load.
-                guard let prepared = directory.prepare(in: base, contents: { (contents, {}) }),
-                      prepared.files == contents.map({ $0.file }) else { continue }
-                let root = prepared.path + "/files/"
-                for library in libraries {
-                    guard launcher_native_library(Self.name(library), root + library.path, nil, 0) == 0 else { throw outOfMemory }
-                }
-                for addon in addons {
-                    guard launcher_native_addon(virtualRoot + addon.path, root + addon.path, nil, 0) == 0 else { throw outOfMemory }
-                }
-                return
+        let directory = CacheDirectory(prefix: "addons-", digest: index.digest)
+        for base in CacheDirectory.candidateBases() {
+            // The directory holds what the digest names; anything else is not ours to load.
+            guard let prepared = directory.prepare(in: base, contents: { (contents, {}) }),
+                  prepared.files == contents.map({ $0.file }) else { continue }
+            let root = prepared.path + "/files/"
+            for library in libraries {
+                guard launcher_native_library(Self.name(library), root + library.path, nil, 0) == 0 else { throw outOfMemory }
             }
+            for addon in addons {
+                guard launcher_native_addon(virtualRoot + addon.path, root + addon.path, nil, 0) == 0 else { throw outOfMemory }
+            }
+            return
         }
         // Read-only file system, no HOME, noexec mounts: from memory, on first use.
         for library in libraries {

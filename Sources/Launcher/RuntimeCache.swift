@@ -34,26 +34,24 @@ struct RuntimeCache {
     /// Loads every library in order, serves the builtins, and returns the shim's entry.
     /// `makingSnapshot`: make the startup snapshot where the runtime is extracted (node 18).
     func loadEmbedEntry(makingSnapshot: Bool) throws(LauncherError) -> Loaded {
-        if Disk.environment("BUNDLE_RUNTIME_CACHE") != "off" {
-            var derive: CacheDirectory.Derive?
-            if makingSnapshot, image.trailer.flags.contains(.selfContained) {
-                derive = { root, extracted in Self.makeSnapshot(filesRoot: root, extracted: extracted) }
+        var derive: CacheDirectory.Derive?
+        if makingSnapshot, image.trailer.flags.contains(.selfContained) {
+            derive = { root, extracted in Self.makeSnapshot(filesRoot: root, extracted: extracted) }
+        }
+        for base in CacheDirectory.candidateBases() {
+            guard let directory = self.directory.prepare(in: base, contents: extractableFiles, derive: derive) else { continue }
+            let root = directory.path + "/files/"
+            guard let entry = try? Self.load(directory.files.filter { $0.kind == .library }.map { root + $0.path }) else {
+                break  // e.g. a noexec mount statvfs did not report: memory will do
             }
-            for base in CacheDirectory.candidateBases() {
-                guard let directory = self.directory.prepare(in: base, contents: extractableFiles, derive: derive) else { continue }
-                let root = directory.path + "/files/"
-                guard let entry = try? Self.load(directory.files.filter { $0.kind == .library }.map { root + $0.path }) else {
-                    break  // e.g. a noexec mount statvfs did not report: memory will do
+            for file in directory.files where file.kind == .builtin {
+                guard launcher_serve_file("/" + file.path, root + file.path) == 0 else {
+                    throw .runtime("cannot serve /\(file.path)")
                 }
-                for file in directory.files where file.kind == .builtin {
-                    guard launcher_serve_file("/" + file.path, root + file.path) == 0 else {
-                        throw .runtime("cannot serve /\(file.path)")
-                    }
-                }
-                serveCertificateBundle()
-                let snapshot = directory.files.contains { $0.kind == .file && $0.path == Self.snapshotName }
-                return Loaded(entry: entry, snapshot: snapshot ? root + Self.snapshotName : nil)
             }
+            serveCertificateBundle()
+            let snapshot = directory.files.contains { $0.kind == .file && $0.path == Self.snapshotName }
+            return Loaded(entry: entry, snapshot: snapshot ? root + Self.snapshotName : nil)
         }
         return Loaded(entry: try loadFromMemory(), snapshot: nil)
     }

@@ -1,7 +1,11 @@
+import CPayloadFormat
+
 /// The on-disk format of a bundled app, shared by the `bundle` CLI (writer) and the
-/// launcher (reader). No dependencies beyond zlib and zstd (linked statically) and no
-/// Foundation, so the launcher stays small. `Templates/bootstrap.js` parses the archive
-/// layout below in JavaScript.
+/// launcher (reader). No dependencies beyond zlib and zstd (linked statically) and the
+/// header its numbers and magics are written in (CPayloadFormat, which the first stage
+/// includes too), and no Foundation, so the launcher stays small.
+/// Templates/bootstrap/archive.js parses the archive layout below in JavaScript, with
+/// the constants the toolkit writes into it (`BootstrapFormat`).
 ///
 /// # Output file
 ///
@@ -151,17 +155,24 @@ public enum Format {
     /// script or a Makefile unquoted. The one place this string is written: the launcher
     /// hands it to the shim and the bootstrap, the bundler to code-cache.js.
     public static let virtualRoot = "/proc/self/bundle"
-    public static let version: UInt16 = 1
-    public static let archiveVersion: UInt32 = 1
-    public static let trailerMagic: [UInt8] = Array("BNDLTRL\0".utf8)
-    public static let trailerEndMagic: [UInt8] = Array("BNDLEND\0".utf8)
-    public static let archiveMagic: [UInt8] = Array("BNDLARC\0".utf8)
-    public static let trailerSize = 120
-    public static let archiveHeaderSize = 20
-    public static let entryRecordSize = 24
+    public static let version = UInt16(BUNDLE_FORMAT_VERSION)
+    public static let archiveVersion = UInt32(BUNDLE_ARCHIVE_VERSION)
+    public static let trailerMagic = magic(BUNDLE_TRAILER_MAGIC)
+    public static let trailerEndMagic = magic(BUNDLE_TRAILER_END_MAGIC)
+    public static let archiveMagic = magic(BUNDLE_ARCHIVE_MAGIC)
+    public static let trailerSize = Int(BUNDLE_TRAILER_SIZE)
+    public static let archiveHeaderSize = Int(BUNDLE_ARCHIVE_HEADER_SIZE)
+    public static let entryRecordSize = Int(BUNDLE_ENTRY_RECORD_SIZE)
+    /// Where the code cache of an app file lies: this, then the file's path (`EntryKind.codeCache`).
+    public static let codeCachePrefix = BUNDLE_CODE_CACHE_PREFIX
+
+    /// An 8-byte magic as the header writes it: 7 characters and the string's NUL
+    /// (payload_format.c checks the lengths).
+    static func magic(_ characters: String) -> [UInt8] { Array(characters.utf8) + [0] }
 }
 
-/// What an archive entry is for.
+/// What an archive entry is for. The raw values are also in payload_format.h
+/// (BUNDLE_KIND_…), for the bootstrap; PayloadFormatTests checks they agree.
 public enum EntryKind: UInt8, Sendable, CaseIterable {
     /// A file of the app (app archive), served under the virtual root.
     case file = 0

@@ -1,3 +1,5 @@
+import CPayloadFormat
+
 /// Where each frame of a zstd section lies, recorded at the section's end, so a reader
 /// that inflates frames on demand (the launcher's app archive) finds them without
 /// walking the section: zstd frames do not record their compressed size, and finding it
@@ -7,7 +9,7 @@ public enum FrameIndex {
     /// zstd's skippable frames (RFC 8878) have magic numbers 0x184D2A50...0x184D2A5F:
     /// every zstd decoder skips this frame, so the section stays one valid zstd stream.
     static let skippableMagic: UInt32 = 0x184D_2A5E
-    static let endMagic: [UInt8] = Array("BNDLFRM\0".utf8)
+    static let endMagic = Format.magic(BUNDLE_FRAME_INDEX_END_MAGIC)
     static let entrySize = 8
     /// Skippable frame header (8), count (4), CRC-32 (4), end magic (8).
     static let overhead = 24

@@ -1,9 +1,11 @@
+import CPayloadFormat
+
 /// What the first stage of a portable output reads before anything else runs: where the
 /// launcher ELF starts and where the base section lies (layout: "Portable outputs" in
 /// Format.swift). It sits right before the trailer, whose flag bit 3 says it is there.
 public struct StageRecord: Equatable, Sendable {
-    public static let size = 88
-    public static let magic: [UInt8] = Array("BNDLSTG\0".utf8)
+    public static let size = Int(BUNDLE_STAGE_RECORD_SIZE)
+    public static let magic = Format.magic(BUNDLE_STAGE_RECORD_MAGIC)
     /// The launcher starts on a page boundary, so the stage can map it from the file.
     public static let pageSize = 4096
 

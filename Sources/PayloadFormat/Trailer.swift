@@ -1,3 +1,5 @@
+import CPayloadFormat
+
 /// Where one compressed section lies in the output file.
 public struct Section: Equatable, Sendable {
     public var offset: Int
@@ -22,16 +24,16 @@ public struct Trailer: Equatable, Sendable {
         public let rawValue: UInt16
         public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// The runtime section carries libnode and its libraries (not the system's).
-        public static let selfContained = Flags(rawValue: 1 << 0)
+        public static let selfContained = Flags(rawValue: UInt16(BUNDLE_FLAG_SELF_CONTAINED))
         /// The file starts with the first stage and carries the base libraries; a
         /// `StageRecord` precedes the trailer ("Portable outputs" in Format.swift).
-        public static let portable = Flags(rawValue: 1 << 3)
+        public static let portable = Flags(rawValue: UInt16(BUNDLE_FLAG_PORTABLE))
     }
 
     /// Flag bits that say a section is zstd rather than zlib. They live in the same
     /// 16-bit field on disk but are modelled as `Section.codec`, not as `flags`.
-    static let runtimeZstdBit: UInt16 = 1 << 1
-    static let appZstdBit: UInt16 = 1 << 2
+    static let runtimeZstdBit = UInt16(BUNDLE_FLAG_RUNTIME_ZSTD)
+    static let appZstdBit = UInt16(BUNDLE_FLAG_APP_ZSTD)
     static let flagBits: UInt16 = Flags.selfContained.rawValue | Flags.portable.rawValue
     static let knownBits: UInt16 = flagBits | runtimeZstdBit | appZstdBit
 

@@ -35,15 +35,16 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <cache_rules.h>
+#include <payload_format.h>
+
 #define PAGE 4096UL
 #define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
 #define PAGE_UP(x) PAGE_DOWN((x) + PAGE - 1)
 
-// Layouts from Format.swift.
-enum { trailer_size = 120, record_size = 88, archive_header_size = 20, entry_record_size = 24 };
-enum { flag_self_contained = 1, flag_runtime_zstd = 2, flag_app_zstd = 4, flag_portable = 8 };
+// Layouts in Format.swift; sizes, magics and flags from payload_format.h, which PayloadFormat reads too.
+enum { trailer_size = BUNDLE_TRAILER_SIZE, record_size = BUNDLE_STAGE_RECORD_SIZE };
 #define LOADER_NAME "ld-linux-x86-64.so.2"
-#define MANIFEST_HEADER "bundle-runtime 2"  // CacheDirectory.manifestHeader
 enum { max_libraries = 16 };
 
 static const char *program = "app";  // argv[0], as the launcher names itself in errors
@@ -114,17 +115,18 @@ static struct layout read_layout(int fd) {
     struct layout out = {.file_size = (uint64_t)info.st_size};
     unsigned char tail[record_size + trailer_size];
     if (out.file_size < sizeof tail || pread_all(fd, tail, sizeof tail, (off_t)(out.file_size - sizeof tail)) != 0 ||
-        memcmp(tail + record_size + 112, "BNDLEND\0", 8) != 0)
+        memcmp(tail + record_size + 112, BUNDLE_TRAILER_END_MAGIC, 8) != 0)
         damaged("truncated (no bundle trailer at the end of the file)");
     const unsigned char *trailer = tail + record_size, *record = tail;
-    if (memcmp(trailer, "BNDLTRL\0", 8) != 0) damaged("corrupt (trailer start magic is wrong)");
+    if (memcmp(trailer, BUNDLE_TRAILER_MAGIC, 8) != 0) damaged("corrupt (trailer start magic is wrong)");
     uint16_t version = (uint16_t)(trailer[8] | trailer[9] << 8), flags = (uint16_t)(trailer[10] | trailer[11] << 8);
-    if (version != 1) damaged("written by a newer bundle (format version %u)", version);
+    if (version != BUNDLE_FORMAT_VERSION) damaged("written by a newer bundle (format version %u)", version);
     if (u32(trailer + 104) != crc32(trailer, 104)) damaged("corrupt (trailer checksum mismatch)");
-    if (flags & ~(flag_self_contained | flag_runtime_zstd | flag_app_zstd | flag_portable)) damaged("corrupt (unknown trailer flags)");
-    if (!(flags & flag_portable)) damaged("corrupt (the trailer describes no first stage)");
+    if (flags & ~(BUNDLE_FLAG_SELF_CONTAINED | BUNDLE_FLAG_RUNTIME_ZSTD | BUNDLE_FLAG_APP_ZSTD | BUNDLE_FLAG_PORTABLE))
+        damaged("corrupt (unknown trailer flags)");
+    if (!(flags & BUNDLE_FLAG_PORTABLE)) damaged("corrupt (the trailer describes no first stage)");
 
-    if (memcmp(record, "BNDLSTG\0", 8) != 0) damaged("corrupt (stage record magic is wrong)");
+    if (memcmp(record, BUNDLE_STAGE_RECORD_MAGIC, 8) != 0) damaged("corrupt (stage record magic is wrong)");
     if (u32(record + 80) != crc32(record, 80)) damaged("corrupt (stage record checksum mismatch)");
     out.launcher_offset = u64(record + 8);
     out.base_offset = u64(record + 16);
@@ -238,10 +240,11 @@ static int is_private_directory(const char *path) {
     return lstat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == getuid() && (info.st_mode & 022) == 0;
 }
 
-// Whether `directory` (a cache directory) holds what its manifest promises: the same
-// checks as CacheDirectory.validate (private directories, regular files of ours that
-// others cannot write, of the recorded size, inode and modification time), and only
-// flat file names, as the launcher writes the base libraries. Fills `libraries`.
+// Whether `directory` (a cache directory) holds what its manifest promises: the checks
+// of its twin CacheDirectory.validate (private directories, regular files of ours that
+// others cannot write, of the recorded size, inode and modification time; PortableTests
+// checks the stage accepts what the launcher made), and only flat file names, as the
+// launcher writes the base libraries. Fills `libraries`.
 static int use_cache_directory(const char *base, const char *directory) {
     char path[PATH_MAX], manifest[16384];
     struct statvfs mount;
@@ -260,7 +263,7 @@ static int use_cache_directory(const char *base, const char *directory) {
     char *line = manifest, *next = strchr(line, '\n');
     if (next == NULL) return 0;
     *next = 0;
-    if (strcmp(line, MANIFEST_HEADER) != 0) return 0;
+    if (strcmp(line, BUNDLE_CACHE_MANIFEST_HEADER) != 0) return 0;
     library_count = 0;
     for (line = next + 1; *line != 0; line = next + 1) {
         if ((next = strchr(line, '\n')) == NULL || library_count == max_libraries) return 0;
@@ -286,25 +289,15 @@ static int use_cache_directory(const char *base, const char *directory) {
     return library_named(LOADER_NAME) != NULL;
 }
 
-// The cache bases of CacheDirectory.candidateBases, in the same order.
+// base-<digest> in the first cache folder that has a valid one, the folders in the
+// launcher's order (cache_rules.h).
 static int find_cache_directory(const struct layout *layout, char *directory) {
-    const char *off = getenv("BUNDLE_RUNTIME_CACHE");
-    if (off != NULL && strcmp(off, "off") == 0) return 0;
-    // Started with more privileges than its user has (setuid): the environment and the
-    // user's files must not choose the C library.
-    if (getauxval(AT_SECURE)) return 0;
     char name[80] = "base-";
     for (int i = 0; i < 32; i++) snprintf(name + 5 + 2 * i, 3, "%02x", layout->base_digest[i]);
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME"), *temporary = getenv("TMPDIR");
-    char bases[3][PATH_MAX];
-    int count = 0;
-    if (xdg != NULL && xdg[0] == '/') snprintf(bases[count++], PATH_MAX, "%s/bundle", xdg);
-    if (home != NULL && home[0] == '/') snprintf(bases[count++], PATH_MAX, "%s/.cache/bundle", home);
-    snprintf(bases[count++], PATH_MAX, "%s/bundle-%u", temporary != NULL && temporary[0] == '/' ? temporary : "/tmp",
-             (unsigned)getuid());
-    for (int i = 0; i < count; i++) {
-        if (snprintf(directory, PATH_MAX, "%s/%s", bases[i], name) < PATH_MAX && use_cache_directory(bases[i], directory))
-            return 1;
+    static char bases[BUNDLE_CACHE_BASES_MAX * PATH_MAX];
+    const char *base = bases;
+    for (int count = bundle_cache_bases(bases, sizeof bases); count > 0; count--, base += strlen(base) + 1) {
+        if (snprintf(directory, PATH_MAX, "%s/%s", base, name) < PATH_MAX && use_cache_directory(base, directory)) return 1;
     }
     return 0;
 }
@@ -334,16 +327,17 @@ static void use_memory_files(int self, const struct layout *layout) {
     if (ZSTD_isError(inflated) || inflated != size) damaged("base section: corrupt (zstd stream)");
     munmap(mapped, layout->base_size + skip);
 
-    if (size < archive_header_size || memcmp(archive, "BNDLARC\0", 8) != 0 || u32(archive + 8) != 1)
+    if (size < BUNDLE_ARCHIVE_HEADER_SIZE || memcmp(archive, BUNDLE_ARCHIVE_MAGIC, 8) != 0 ||
+        u32(archive + 8) != BUNDLE_ARCHIVE_VERSION)
         damaged("base section: corrupt (archive header)");
-    uint64_t count = u32(archive + 12), cursor = archive_header_size + (uint64_t)u32(archive + 16);
+    uint64_t count = u32(archive + 12), cursor = BUNDLE_ARCHIVE_HEADER_SIZE + (uint64_t)u32(archive + 16);
     if (count > max_libraries) damaged("base section: corrupt (%llu entries)", (unsigned long long)count);
     library_count = 0;
     for (uint64_t i = 0; i < count; i++) {
-        if (cursor > size || size - cursor < entry_record_size) damaged("base section: truncated (entry records)");
+        if (cursor > size || size - cursor < BUNDLE_ENTRY_RECORD_SIZE) damaged("base section: truncated (entry records)");
         const unsigned char *entry = archive + cursor;
         uint64_t name_length = u32(entry + 4), offset = u64(entry + 8), length = u64(entry + 16);
-        cursor += entry_record_size;
+        cursor += BUNDLE_ENTRY_RECORD_SIZE;
         struct library *library = &libraries[library_count++];
         if (name_length == 0 || name_length >= sizeof library->name || name_length > size - cursor ||
             offset > size || length > size - offset)

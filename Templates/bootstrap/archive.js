@@ -4,16 +4,11 @@
 // MARK: - Archive
 
 function parseArchive(buffer) {
-  const MAGIC = 'BNDLARC\0';
-  const VERSION = 1;
-  const HEADER_SIZE = 20;
-  const RECORD_SIZE = 24;
-  const KIND_FILE = 0;
-  const KIND_BOOTSTRAP = 1; // this script, which worker threads compile again; 2 and 3: runtime archive
-  const KIND_ADDON = 5; // a native addon: a file here; the launcher also makes it loadable (loadNativeAddon)
-  const KIND_CODE_CACHE = 7; // V8 code cache of the file at the rest of the path (code-cache.js)
-  const CODE_CACHE_PREFIX = '.bundle-code-cache/';
-
+  // FORMAT: the payload format's constants, written in by the toolkit (manifest: <format>).
+  // Of the entry kinds this reads file and addon (a file the launcher also makes loadable,
+  // loadNativeAddon), bootstrap (this script, which worker threads compile again) and
+  // codeCache (V8 code cache of the file at the rest of the path, code-cache.js).
+  const { kinds, archiveHeaderSize: headerSize, entryRecordSize: recordSize } = FORMAT;
   const isArrayBuffer = buffer instanceof ArrayBuffer ||
     (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer);
   if (!isArrayBuffer) throw corruptArchive('expected an ArrayBuffer');
@@ -30,22 +25,22 @@ function parseArchive(buffer) {
   const readUint64 = (offset) =>
     view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
 
-  need(0, HEADER_SIZE, 'header');
-  if (Buffer.from(buffer, 0, MAGIC.length).toString('latin1') !== MAGIC) {
+  need(0, headerSize, 'header');
+  if (Buffer.from(buffer, 0, FORMAT.archiveMagic.length).toString('latin1') !== FORMAT.archiveMagic) {
     throw corruptArchive('bad magic, not a bundle archive');
   }
   const version = view.getUint32(8, true);
-  if (version !== VERSION) {
-    throw corruptArchive(`unsupported archive version ${version} (this bootstrap reads ${VERSION})`);
+  if (version !== FORMAT.archiveVersion) {
+    throw corruptArchive(`unsupported archive version ${version} (this bootstrap reads ${FORMAT.archiveVersion})`);
   }
   const count = view.getUint32(12, true);
   const metadataLength = view.getUint32(16, true);
-  need(HEADER_SIZE, metadataLength, 'metadata');
-  const metadata = parseMetadata(bytes.subarray(HEADER_SIZE, HEADER_SIZE + metadataLength));
+  need(headerSize, metadataLength, 'metadata');
+  const metadata = parseMetadata(bytes.subarray(headerSize, headerSize + metadataLength));
 
-  let offset = HEADER_SIZE + metadataLength;
-  // Records are at least RECORD_SIZE bytes each: a garbage count fails here, not after a long loop.
-  need(offset, count * RECORD_SIZE, `${count} entry records`);
+  let offset = headerSize + metadataLength;
+  // Records are at least recordSize bytes each: a garbage count fails here, not after a long loop.
+  need(offset, count * recordSize, `${count} entry records`);
   // Runs once per file of the app (thousands): no allocation per record but the path
   // string and its index entry. Paths are unique (checked by the index); their order,
   // which the format also promises, is not something this reader relies on.
@@ -54,25 +49,25 @@ function parseArchive(buffer) {
   let bootstrap = null; // { offset, length } of this script in the archive
   const codeCaches = new Map(); // virtual path -> { offset, length }
   for (let i = 0; i < count; i++) {
-    need(offset, RECORD_SIZE, 'entry record ', i);
+    need(offset, recordSize, 'entry record ', i);
     const kind = view.getUint8(offset);
     const mode = view.getUint16(offset + 1, true) & 0o7777; // 0: not recorded
-    const pathStart = offset + RECORD_SIZE;
+    const pathStart = offset + recordSize;
     const pathLength = view.getUint32(offset + 4, true);
     const dataOffset = readUint64(offset + 8);
     const dataLength = readUint64(offset + 16);
     need(pathStart, pathLength, 'path of entry ', i);
     need(dataOffset, dataLength, 'data of entry ', i);
     offset = pathStart + pathLength;
-    if (kind === KIND_BOOTSTRAP) bootstrap = { offset: dataOffset, length: dataLength };
-    if (kind === KIND_CODE_CACHE) {
+    if (kind === kinds.bootstrap) bootstrap = { offset: dataOffset, length: dataLength };
+    if (kind === kinds.codeCache) {
       const cachePath = text.toString('utf8', pathStart, offset);
-      if (cachePath.startsWith(CODE_CACHE_PREFIX)) {
-        codeCaches.set(`${VIRTUAL_ROOT}/${cachePath.slice(CODE_CACHE_PREFIX.length)}`, { offset: dataOffset, length: dataLength });
+      if (cachePath.startsWith(FORMAT.codeCachePrefix)) {
+        codeCaches.set(`${VIRTUAL_ROOT}/${cachePath.slice(FORMAT.codeCachePrefix.length)}`, { offset: dataOffset, length: dataLength });
       }
       continue;
     }
-    if (kind !== KIND_FILE && kind !== KIND_ADDON) continue;
+    if (kind !== kinds.file && kind !== kinds.addon) continue;
     const relative = text.toString('utf8', pathStart, offset);
     // toString replaces bad UTF-8 with U+FFFD; only then is the strict decoder needed.
     if (relative.includes('\uFFFD')) decodeUtf8(bytes.subarray(pathStart, offset), `path of entry ${i}`);
@@ -86,6 +81,7 @@ function parseArchive(buffer) {
   return {
     entry: metadata.entry, files, bootstrap, codeCaches, links: new Map(Object.entries(metadata.links ?? {})), sourceMaps,
     aliases: parseAliases(metadata.aliases ?? {}),
+    processWideNodeOptions: new Set(metadata.processWideNodeOptions ?? []),
   };
 }
 
@@ -126,6 +122,10 @@ function parseMetadata(bytes) {
     if (typeof to !== 'string') throw corruptArchive(`metadata "links" names no target for ${from}`);
     checkRelativePath(from, 'a link in metadata "links"');
     checkRelativePath(to, 'a link target in metadata "links"');
+  }
+  const processWide = metadata.processWideNodeOptions ?? [];
+  if (!Array.isArray(processWide) || processWide.some((option) => typeof option !== 'string')) {
+    throw corruptArchive('metadata "processWideNodeOptions" is not a list of strings');
   }
   return metadata;
 }

@@ -84,11 +84,10 @@ function workerFile(filename) {
   return file !== null && isVirtualPath(file) ? file : null;
 }
 
+// The bundler's list (NodeOptionPolicy.processWide in Sources/BundlerCore/NodeOptions.swift),
+// from the app's metadata.
 function isProcessWideOption(option) {
-  const name = String(option).split('=')[0].replace(/_/g, '-');
-  return ['--max-old-space-size', '--max-semi-space-size', '--stack-size', '--stack-trace-limit', '--expose-gc',
-    '--zero-fill-buffers', '--abort-on-uncaught-exception', '--title', '--disable-proto', '--jitless',
-    '--use-openssl-ca', '--use-bundled-ca', '--openssl-legacy-provider', '--secure-heap', '--secure-heap-min'].includes(name);
+  return app.processWideNodeOptions.has(String(option).split('=')[0].replace(/_/g, '-'));
 }
 
 function workerStub(start) {

@@ -1,4 +1,5 @@
 import Foundation
+import PayloadFormat
 import ProcessTestSupport
 import Testing
 
@@ -185,7 +186,7 @@ import Testing
         let expectedA = try fixture.node("app.js", ["a.bin"])
         let output = try fixture.bundle("app.js", extra: ["--runtime", "system", "--node", "18", "--include", "*.bin"])
         var data = try bytes(output)
-        let trailer = data.count - 120
+        let trailer = data.count - Format.trailerSize
         func integer(at offset: Int) -> Int { (0..<8).reduce(0) { $0 | Int(data[trailer + offset + $1]) << (8 * $1) } }
         let appEnd = integer(at: 48) + integer(at: 56)
         data[appEnd - 1_000_000] ^= 0x10

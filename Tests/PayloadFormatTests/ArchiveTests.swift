@@ -1,4 +1,5 @@
 import Testing
+import CPayloadFormat
 @testable import PayloadFormat
 
 @Suite struct ArchiveTests {
@@ -111,4 +112,16 @@ import Testing
             }
         }
     }
+}
+
+/// EntryKind's raw values are Swift literals (an enum's must be); the bootstrap gets the
+/// kinds from payload_format.h. They must be the same numbers.
+@Test func entryKindsAreTheHeaders() {
+    let header: [EntryKind: Int] = [
+        .file: BUNDLE_KIND_FILE, .bootstrap: BUNDLE_KIND_BOOTSTRAP, .library: BUNDLE_KIND_LIBRARY,
+        .builtin: BUNDLE_KIND_BUILTIN, .launchOptions: BUNDLE_KIND_LAUNCH_OPTIONS, .addon: BUNDLE_KIND_ADDON,
+        .nativeIndex: BUNDLE_KIND_NATIVE_INDEX, .codeCache: BUNDLE_KIND_CODE_CACHE,
+    ]
+    #expect(Set(header.keys) == Set(EntryKind.allCases))
+    for kind in EntryKind.allCases { #expect(Int(kind.rawValue) == header[kind], "\(kind)") }
 }

@@ -112,6 +112,36 @@ struct PortableTests {
         #expect(try SelfContainedTests.size(libc) == size)
     }
 
+    /// The launcher makes base-<digest> where CacheDirectory.candidateBases says; the stage,
+    /// which only looks, must find it there on the next start, for every way the
+    /// environment can name (or fail to name) the cache: the two read the same rule. The
+    /// app says where its C library was mapped from.
+    @Test(arguments: ["xdg", "relative xdg", "unusable xdg", "home", "temporary"])
+    func stageFindsTheBaseLibrariesWhereTheLauncherPutThem(layout: String) throws {
+        let fixture = try Fixture()
+        let app = try fixture.bundle("libc.js", writing: """
+            const maps = require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n');
+            console.log(maps.find((line) => / \\S*libc\\.so\\.6\\b/.test(line)).replace(/^.* (\\S*libc\\.so\\.6).*$/, '$1'));
+            """, as: "libc")
+        // As the app shows paths: no doubled slash.
+        let scratch = URL(fileURLWithPath: try makeTemporaryDirectory("bundle-portable-cache")).standardizedFileURL.path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let notADirectory = scratch + "/file"
+        try "".write(toFile: notADirectory, atomically: true, encoding: .utf8)
+        let (environment, expected): ([String: String], String) = switch layout {
+        case "xdg": (["XDG_CACHE_HOME": scratch + "/xdg", "HOME": scratch + "/home", "TMPDIR": scratch], scratch + "/xdg/bundle")
+        case "relative xdg": (["XDG_CACHE_HOME": "xdg", "HOME": scratch + "/home", "TMPDIR": scratch], scratch + "/home/.cache/bundle")
+        case "unusable xdg": (["XDG_CACHE_HOME": notADirectory, "HOME": scratch + "/home", "TMPDIR": scratch], scratch + "/home/.cache/bundle")
+        case "home": (["HOME": scratch + "/home", "TMPDIR": scratch], scratch + "/home/.cache/bundle")
+        default: (["HOME": "home", "TMPDIR": scratch], scratch + "/bundle-\(getuid())")
+        }
+        try FileManager.default.createDirectory(atPath: scratch + "/home", withIntermediateDirectories: true)
+        let first = try run(app, [], environment: environment)
+        #expect(first.status == 0 && first.stdout.hasPrefix("/memfd:"), "the first start runs from memory: \(first)")
+        let second = try run(app, [], environment: environment)
+        #expect(second.status == 0 && second.stdout.hasPrefix(expected + "/base-"), "expected under \(expected): \(second)")
+    }
+
     /// Docker before 20.10.10 answers clone3 with EPERM, and the carried glibc only falls
     /// back to clone on ENOSYS: the stage makes it say ENOSYS. Checked under a seccomp
     /// filter like that profile's.

@@ -6,11 +6,31 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const MAGIC = Buffer.from('BNDLARC\0', 'latin1');
-const HEADER_SIZE = 20;
-const RECORD_SIZE = 24;
-const KIND = { file: 0, bootstrap: 1, library: 2, builtin: 3, addon: 5, codeCache: 7 };
 const BOOTSTRAP_DIR = path.join(__dirname, '..', '..', 'Templates', 'bootstrap');
+const FORMAT_HEADER = path.join(__dirname, '..', '..', 'Sources', 'CPayloadFormat', 'include', 'payload_format.h');
+const FORMAT_PART = '<format>'; // the manifest's line for BootstrapFormat.swift's part
+
+/**
+ * The payload format's constants as the toolkit writes them into the bootstrap
+ * (Sources/BundlerCore/BootstrapFormat.swift, from PayloadFormat), read here from the
+ * header PayloadFormat reads: BUNDLE_ARCHIVE_MAGIC becomes archiveMagic (with the
+ * magic's NUL), BUNDLE_KIND_CODE_CACHE kinds.codeCache. BootstrapScriptTests checks that
+ * the toolkit writes the same values.
+ */
+function headerFormat() {
+  const format = { kinds: {} };
+  const camel = (name) => name.toLowerCase().replace(/_([a-z])/g, (_, letter) => letter.toUpperCase());
+  for (const line of fs.readFileSync(FORMAT_HEADER, 'utf8').split('\n')) {
+    const text = /^#define BUNDLE_(\w+) "(.*)"$/.exec(line);
+    const number = /^\s*BUNDLE_(\w+) = (\d+),$/.exec(line);
+    if (text !== null) format[camel(text[1])] = text[1].endsWith('_MAGIC') ? `${text[2]}\0` : text[2];
+    else if (number !== null && number[1].startsWith('KIND_')) format.kinds[camel(number[1].slice(5))] = Number(number[2]);
+    else if (number !== null) format[camel(number[1])] = Number(number[2]);
+  }
+  return format;
+}
+const FORMAT = headerFormat();
+const KIND = FORMAT.kinds;
 
 /** The parts Templates/bootstrap/manifest lists, in its order (comment and empty lines skipped). */
 function bootstrapParts() {
@@ -20,7 +40,9 @@ function bootstrapParts() {
 
 /** The one script the launcher gets: the parts joined as Toolkit.swift joins them. */
 function bootstrapSource(parts = bootstrapParts()) {
-  return parts.map((part) => fs.readFileSync(path.join(BOOTSTRAP_DIR, part), 'utf8')).join('\n');
+  return parts.map((part) => (part === FORMAT_PART
+    ? `const FORMAT = ${JSON.stringify(FORMAT)};\n`
+    : fs.readFileSync(path.join(BOOTSTRAP_DIR, part), 'utf8'))).join('\n');
 }
 
 /**
@@ -47,26 +69,26 @@ function buildArchive(files, entry, options = {}) {
     .sort((a, b) => Buffer.compare(a.path, b.path));
   const metadata = Buffer.from(JSON.stringify(options.metadata ?? { entry }), 'utf8');
 
-  const recordsSize = records.reduce((sum, record) => sum + RECORD_SIZE + record.path.length, 0);
-  let dataOffset = HEADER_SIZE + metadata.length + recordsSize;
+  const recordsSize = records.reduce((sum, record) => sum + FORMAT.entryRecordSize + record.path.length, 0);
+  let dataOffset = FORMAT.archiveHeaderSize + metadata.length + recordsSize;
   const dataSize = records.reduce((sum, record) => sum + record.data.length, 0);
   const out = Buffer.alloc(dataOffset + dataSize);
 
-  MAGIC.copy(out, 0);
-  out.writeUInt32LE(1, 8);
+  out.write(FORMAT.archiveMagic, 0, 'latin1');
+  out.writeUInt32LE(FORMAT.archiveVersion, 8);
   out.writeUInt32LE(records.length, 12);
   out.writeUInt32LE(metadata.length, 16);
-  metadata.copy(out, HEADER_SIZE);
-  let offset = HEADER_SIZE + metadata.length;
+  metadata.copy(out, FORMAT.archiveHeaderSize);
+  let offset = FORMAT.archiveHeaderSize + metadata.length;
   for (const record of records) {
     out.writeUInt8(record.kind, offset);
     out.writeUInt16LE(record.mode, offset + 1);
     out.writeUInt32LE(record.path.length, offset + 4);
     out.writeBigUInt64LE(BigInt(dataOffset), offset + 8);
     out.writeBigUInt64LE(BigInt(record.data.length), offset + 16);
-    record.path.copy(out, offset + RECORD_SIZE);
+    record.path.copy(out, offset + FORMAT.entryRecordSize);
     record.data.copy(out, dataOffset);
-    offset += RECORD_SIZE + record.path.length;
+    offset += FORMAT.entryRecordSize + record.path.length;
     dataOffset += record.data.length;
   }
   return toArrayBuffer(out);
@@ -98,13 +120,13 @@ function compileBootstrap() {
 }
 
 /**
- * Some parts of the bootstrap on their own, to test one concern: prelude.js, the named
- * parts and `code` (which may use what they declare), compiled as the launcher compiles
+ * Some parts of the bootstrap on their own, to test one concern: prelude.js, FORMAT, the
+ * named parts and `code` (which may use what they declare), compiled as the launcher compiles
  * the whole; calling the result with (process, internalRequire, archive, launch) returns
  * what `code` returns.
  */
 function compileParts(parts, code) {
-  return vm.compileFunction(`${bootstrapSource(['prelude.js', ...parts])}\n${code}`,
+  return vm.compileFunction(`${bootstrapSource(['prelude.js', FORMAT_PART, ...parts])}\n${code}`,
     ['process', 'internalRequire', 'archive'], { filename: `bundle:parts(${parts.join(',')})` });
 }
 
@@ -121,4 +143,4 @@ function toSharedArrayBuffer(buffer) {
   return copy;
 }
 
-module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, KIND, BOOTSTRAP_DIR, bootstrapParts, bootstrapSource, compileParts };
+module.exports = { buildArchive, readTree, compileBootstrap, toArrayBuffer, toSharedArrayBuffer, FORMAT, KIND, BOOTSTRAP_DIR, bootstrapParts, bootstrapSource, compileParts };

@@ -6,7 +6,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const Module = require('node:module');
 const { describe, it } = require('node:test');
-const { buildArchive, compileBootstrap, KIND } = require('./archive.js');
+const { buildArchive, compileBootstrap, FORMAT, KIND } = require('./archive.js');
 
 const bootstrap = compileBootstrap();
 const VIRTUAL_ROOT = '/proc/self/bundle';
@@ -35,7 +35,7 @@ function assertCorrupt(archive, detail) {
 }
 
 describe('a corrupt archive', () => {
-  it('is not an ArrayBuffer', () => assertCorrupt(Buffer.from('BNDLARC\0'), /expected an ArrayBuffer/));
+  it('is not an ArrayBuffer', () => assertCorrupt(Buffer.from(FORMAT.archiveMagic), /expected an ArrayBuffer/));
   it('is shorter than the header', () => assertCorrupt(new ArrayBuffer(10), /truncated \(header/));
   it('has a bad magic', () => assertCorrupt(corrupted((v) => v.setUint8(0, 0x58)), /bad magic/));
   it('has another version', () => assertCorrupt(corrupted((v) => v.setUint32(8, 2, true)), /archive version 2/));

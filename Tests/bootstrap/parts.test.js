@@ -171,3 +171,13 @@ describe('node 24: a child\'s node options read from execArgv', () => {
     });
   }
 });
+
+describe('the process-wide node options, from the metadata', () => {
+  it('are the ones the bundler listed', () => {
+    const archive = buildArchive({ 'app.js': '' }, 'app.js',
+      { metadata: { entry: 'app.js', processWideNodeOptions: ['--jitless', '--stack-size'] } });
+    const make = compileParts(['archive.js', 'workers.js'], `const app = parseArchive(archive);
+      return ['--jitless', '--stack_size=900', '--tls-min-v1.3', '--stack-trace-limit=5'].map(isProcessWideOption);`);
+    assert.deepEqual(make(process, require, archive, LAUNCH), [true, true, false, false]);
+  });
+});

@@ -20,10 +20,6 @@ const char *launcher_libc_version(void);
 void launcher_restore_startup_environment(void);
 char **launcher_argv(void);
 
-/// 1 when the kernel started this process with more privileges than its caller has
-/// (setuid, setgid, file capabilities: AT_SECURE in the auxiliary vector).
-int launcher_secure_start(void);
-
 /// An anonymous in-memory file (memfd) for loading a library when no cache directory
 /// is writable. Returns -1 on failure.
 int launcher_memfd(const char *name);
