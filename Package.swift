@@ -5,11 +5,14 @@ import PackageDescription
 //   bundle (CLI) → BundlerCore → PayloadFormat ← Launcher → (dlopen) embedding shim → libnode
 // The embedding shim (Sources/CNodeEmbed) is built per node runtime against that
 // runtime's headers by Scripts/build-runtime, not here: see that script.
+// The launcher (Sources/Launcher, with PayloadFormat and Sources/CLauncherSupport) is
+// Embedded Swift, built by Scripts/build-launcher, not here: its modules, PayloadFormat
+// among them, are compiled in Embedded mode, and SwiftPM builds PayloadFormat once, for
+// the CLI. Scripts/setup, Scripts/test and Scripts/package run it after `swift build`.
 let package = Package(
     name: "bundle",
     products: [
         .executable(name: "bundle", targets: ["bundle"]),
-        .executable(name: "bundle-launcher", targets: ["Launcher"]),
         // The first stage of portable outputs (Sources/Stage/stage.c).
         .executable(name: "bundle-stage", targets: ["Stage"]),
     ],
@@ -47,44 +50,8 @@ let package = Package(
                 "-Xlinker", "--end-group",
             ])]
         ),
-        .target(name: "CLauncherSupport"),
         // Where the cache directories live: one rule for the launcher and the first stage.
         .target(name: "CCacheRules"),
-        .executableTarget(
-            name: "Launcher",
-            dependencies: ["PayloadFormat", "CLauncherSupport", "CCacheRules"],
-            linkerSettings: [
-                // The launcher must run on machines without a Swift runtime.
-                .unsafeFlags(["-static-stdlib"]),
-                .linkedLibrary("dl"),
-                // Every output carries the launcher: no symbol table (-2.5 MB).
-                .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release)),
-                // libnode reads its externalized builtin JS files from fixed /usr paths
-                // through libuv, and OpenSSL its CA bundle from Debian's path; these
-                // interposers (CLauncherSupport) serve them from the runtime cache (or
-                // the system's bundle). Exported so the libraries loaded later bind to them.
-                .unsafeFlags([
-                    "-Xlinker", "--export-dynamic-symbol=open", "-Xlinker", "--export-dynamic-symbol=open64",
-                    "-Xlinker", "--export-dynamic-symbol=openat", "-Xlinker", "--export-dynamic-symbol=openat64",
-                    "-Xlinker", "--export-dynamic-symbol=__open_2", "-Xlinker", "--export-dynamic-symbol=__open64_2",
-                    "-Xlinker", "--export-dynamic-symbol=__openat_2", "-Xlinker", "--export-dynamic-symbol=__openat64_2",
-                    "-Xlinker", "--export-dynamic-symbol=fopen", "-Xlinker", "--export-dynamic-symbol=fopen64",
-                ]),
-                // Native addons of the app: node's dlopen of an addon's virtual path
-                // loads its real copy (CLauncherSupport, "Native addons").
-                .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dlopen"]),
-                // node::LoadEnvironment: how an app starts from a startup snapshot (embed.cc,
-                // "Startup snapshot"); node::crypto::UseExtraCaCerts and SecureContext::
-                // SetRootCerts: NODE_EXTRA_CA_CERTS applied at the first TLS use (support.c).
-                .unsafeFlags([
-                    "-Xlinker",
-                    "--export-dynamic-symbol=_ZN4node15LoadEnvironmentEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_26StartExecutionCallbackInfoEEE",
-                    "-Xlinker",
-                    "--export-dynamic-symbol=_ZN4node6crypto15UseExtraCaCertsERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE",
-                    "-Xlinker", "--export-dynamic-symbol=_ZN4node6crypto13SecureContext12SetRootCertsEv",
-                ]),
-            ]
-        ),
         // Runs before anything of the host's userland can: static, and no Swift at all.
         // Not static-pie: SwiftPM gives every executable -rpath=$ORIGIN, and glibc's
         // static-pie start code aborts on a DT_RUNPATH. Its image is unmapped before the

@@ -17,7 +17,9 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int launcher_open_self(void) {
@@ -72,6 +74,28 @@ int launcher_is_noexec(const char *path) {
 
 int launcher_call_embed(void *entry, const bundle_embed_options *options) {
     return ((bundle_embed_run_fn)entry)(options);
+}
+
+// Embedded Swift's standard library seeds its hashing (Set, Dictionary) with
+// arc4random_buf, which glibc has only since 2.36: with glibc's, the launcher could not
+// even start on an older C library to say which one the runtime needs (main.swift).
+// This one (getrandom, glibc 2.25) is the launcher's own: hidden, so no library loaded
+// later binds to it.
+__attribute__((visibility("hidden"))) void arc4random_buf(void *buffer, size_t length) {
+    unsigned char *bytes = buffer;
+    while (length > 0) {
+        ssize_t got = getrandom(bytes, length, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            // No getrandom (a kernel before 3.17): hash seeds need not be secret here
+            // (the launcher hashes its own file names), only vary.
+            uintptr_t mix = (uintptr_t)bytes ^ (uintptr_t)getpid() << 16 ^ (uintptr_t)time(NULL);
+            for (size_t i = 0; i < length; i++) bytes[i] = (unsigned char)(mix >> (8 * (i % sizeof mix)));
+            return;
+        }
+        bytes += got;
+        length -= (size_t)got;
+    }
 }
 
 // MARK: - Served files

@@ -1,4 +1,4 @@
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// The C and C++ libraries a portable output carries ("Portable outputs" in
@@ -25,7 +25,9 @@ enum BaseLibraries {
             bytes.deallocate()
             return nil
         }
-        let files = archive.entries.map { (CacheDirectory.File(kind: $0.kind, size: $0.data.count, path: $0.path), $0.data) }
+        // Typed as Contents from the start: an array of unlabelled tuples converted to
+        // one of labelled tuples is a dynamic cast, which Embedded Swift does not have.
+        let files: CacheDirectory.Contents = archive.entries.map { (CacheDirectory.File(kind: $0.kind, size: $0.data.count, path: $0.path), $0.data) }
         return (files, { bytes.deallocate() })
     }
 }

@@ -1,6 +1,6 @@
 import CCacheRules
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// A directory of files extracted once into the per-user cache, named by a digest of
@@ -131,7 +131,8 @@ struct CacheDirectory {
                 return false
             }
         }
-        for path in derive?(temporary + "/files", contents.map(\.file)) ?? [] {
+        // A closure, not `\.file`: Embedded Swift has no key paths.
+        for path in derive?(temporary + "/files", contents.map { $0.file }) ?? [] {
             guard let info = Disk.lstatus(temporary + "/files/" + path), chmod(temporary + "/files/" + path, 0o400) == 0,
                   record(File(kind: .file, size: Int(info.st_size), path: path)) else { continue }
         }

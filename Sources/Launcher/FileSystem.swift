@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 
 /// Thin, throwing wrappers over the POSIX calls the runtime cache needs.
 enum Disk {

@@ -1,4 +1,4 @@
-import Glibc
+import CLibc
 
 /// Why the launcher could not start the app. Printed as one line, never a crash.
 enum LauncherError: Error {

@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// The app archive, inflated frame by frame on first use instead of all at start.

@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// Makes the app's native addons loadable (layout: "Native addons" in Format.swift).

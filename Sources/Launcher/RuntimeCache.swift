@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// Makes the runtime section's files available and loads them: the embedding shim and,

@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// The running executable, mapped read-only, with its trailer parsed.

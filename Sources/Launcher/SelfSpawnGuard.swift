@@ -1,4 +1,4 @@
-import Glibc
+import CLibc
 
 /// Stops an app that starts itself without end: a start is refused when this very
 /// executable is already running `limit` times among the process's ancestors.

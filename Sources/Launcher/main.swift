@@ -1,5 +1,5 @@
 import CLauncherSupport
-import Glibc
+import CLibc
 import PayloadFormat
 
 /// Every bundled app starts here: find the payload at the end of our own file, make

@@ -1,3 +1,9 @@
+// The writer is the CLI's; the launcher only reads archives (and checks paths, `validate`).
+// A streamed entry produces its bytes through closures with untyped throws (the errors of
+// the file it reads pass through as they are): Embedded Swift has no untyped throws (no
+// `any Error`, no existentials at all), so the launcher's build (Scripts/build-launcher)
+// leaves the writer out.
+#if !hasFeature(Embedded)
 /// One file in an archive (layout in Format.swift).
 public struct ArchiveEntry: Equatable, Sendable {
     public var path: String
@@ -59,7 +65,7 @@ public struct StreamedBytes: Equatable, Sendable {
     }
 }
 
-public enum ArchiveWriter {
+extension ArchiveWriter {
     /// The archive in memory (`stream` writes the same bytes a piece at a time).
     public static func write(entries: [ArchiveEntry], metadata: [UInt8]) throws(FormatError) -> [UInt8] {
         var out: [UInt8] = []
@@ -145,7 +151,10 @@ public enum ArchiveWriter {
             }
         }
     }
+}
+#endif
 
+public enum ArchiveWriter {
     /// Relative paths with no empty, "." or ".." parts, so no entry can name a place
     /// outside the folder it is extracted to. Builtin entries name absolute paths.
     public static func validate(path: String, kind: EntryKind) throws(FormatError) {

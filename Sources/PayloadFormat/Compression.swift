@@ -1,6 +1,10 @@
 import CZlib
 import CZstd
+#if hasFeature(Embedded)
+import CLibc  // the launcher's build (Scripts/build-launcher): Embedded Swift has no Glibc
+#else
 import Glibc
+#endif
 
 public enum Checksum {
     /// `continuing` is the CRC-32 of the bytes before these, so a stream can be
