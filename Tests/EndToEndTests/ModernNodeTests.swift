@@ -259,7 +259,11 @@ import Testing
                       });
                     }
                   });
-                  cluster.on('exit', (worker, code) => console.log('worker exit', code));
+                  // Printed when the primary ends: node gives 'exit' and disconnect's callback
+                  // in either order (seen under load), the workers' exit codes are what counts.
+                  const exits = [];
+                  cluster.on('exit', (worker, code) => exits.push(code));
+                  process.on('exit', () => { for (const code of exits) console.log('worker exit', code); });
                 } else {
                   http.createServer((req, res) => res.end(`hello from ${process.env.WORKER_NAME} (${cluster.isWorker}, ${require('path').basename(process.argv[1])})`))
                     .listen(0, '127.0.0.1', function () { process.send({ port: this.address().port }); });
