@@ -119,9 +119,10 @@ public struct AppCollector {
         let appFolder = appFolder(entry: entry)
         while let file = state.queue.popLast() {
             includePackage(containing: file, &state)
-            if let typeScript, TypeScriptFiles.isTypeScript(file) {
+            let typeScriptFile = TypeScriptFiles.isTypeScript(file)
+            if let typeScript, typeScriptFile {
                 // With the other TypeScript files queued: one esbuild run for all of them.
-                try typeScript.prepare([file] + state.queue, isESM: isESM)
+                try typeScript.prepare(file, queued: state.queue, isESM: isESM)
             }
             guard Self.isJavaScript(file), let source = try? fs.contents(of: file) else { continue }
             let esmFile = isESM(file)
@@ -133,7 +134,7 @@ public struct AppCollector {
             for read in analysis.assetReads { includeAsset(read, readBy: file, appFolder: appFolder, &state) }
             for reference in analysis.references {
                 let esm = reference.kind == .require ? false : (reference.kind == .dynamicImport || esmFile)
-                if TypeScriptFiles.isTypeScript(file),
+                if typeScriptFile,
                    let aliased = typeScriptPaths.resolve(reference.specifier, from: file, resolver.resolvePath) {
                     let stored = storedPath(aliased, &state)
                     state.aliases[file, default: [:]][reference.specifier] = stored

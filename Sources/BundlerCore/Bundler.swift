@@ -225,9 +225,9 @@ public struct Bundler {
 
         var metadata = AppMetadata(entry: Path.relative(entry, to: app.root), nodeVersion: toolkit.nodeVersion, runtime: request.runtime,
                                    nodeOptions: request.nodeOptions, allowNodeOptions: request.allowNodeOptions)
-        metadata.reasons = Self.recordedReasons(app, written: Set(fileSizes.map { $0.0 }))
-        metadata.settingSources = request.settingSources
         let written = Set(fileSizes.map(\.0))
+        metadata.reasons = Self.recordedReasons(app, written: written)
+        metadata.settingSources = request.settingSources
         let transpiled = typeScript.transpiledFiles.filter { written.contains(Path.relative($0, to: app.root)) }
         if !transpiled.isEmpty {
             metadata.sourceMaps = transpiled.contains { $0.contains("/node_modules/") } ? .all : .app

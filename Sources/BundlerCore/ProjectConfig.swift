@@ -22,6 +22,12 @@ public struct ProjectConfig: Equatable, Sendable {
     public var allowNodeOptions: Bool?
     public var portable: Bool?
 
+    /// The settings, in the section's order, that came from `source` (the build summary
+    /// and `bundle inspect` list them so).
+    public static func settings(from source: SettingSource, in sources: [String: SettingSource]) -> [String] {
+        settingNames.filter { sources[$0] == source }
+    }
+
     /// The folder that paths and globs in the section are relative to.
     public var directory: String { Path.dirname(file) }
 

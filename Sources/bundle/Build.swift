@@ -94,7 +94,7 @@ struct Build: ParsableCommand {
                 Summary(result: result, elapsed: Date().timeIntervalSince(started), verbose: verbose, carried: toolkit.carried != nil,
                         nodeVersion: toolkit.nodeVersion).print()
                 if let config = settings.config {
-                    let names = ProjectConfig.settingNames.filter { settings.sources[$0] == .packageJSON }
+                    let names = ProjectConfig.settings(from: .packageJSON, in: settings.sources)
                     if !names.isEmpty { Terminal.line(Terminal.dim("  from \(shownPath(config.file, from: FileManager.default.currentDirectoryPath)): \(names.joined(separator: ", "))")) }
                 }
             }

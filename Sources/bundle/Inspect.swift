@@ -26,7 +26,7 @@ struct Inspect: ParsableCommand {
                 """)
             if let sources = metadata.settingSources {
                 let from = SettingSource.allCases.compactMap { source -> String? in
-                    let names = ProjectConfig.settingNames.filter { sources[$0] == source }
+                    let names = ProjectConfig.settings(from: source, in: sources)
                     return names.isEmpty ? nil : "\(source.rawValue): \(names.joined(separator: ", "))"
                 }
                 Swift.print("settings:     " + from.joined(separator: "; "))
