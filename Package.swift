@@ -18,7 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -41,13 +41,13 @@ let package = Package(
             dependencies: ["BundlerCore", "PayloadFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // No Swift runtime needed where it runs, so Scripts/package can make it one
             // file that works on another machine (README, "One-file bundle").
+            // FoundationEssentials only: Foundation would bring its ICU data (~30 MB).
             // The Foundation modules were compiled against the shared libraries, so their
             // static counterparts' own dependencies are named here.
             linkerSettings: [.unsafeFlags([
-                "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
-                "-lFoundationInternationalization", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                "-static-stdlib", "-Xlinker", "--start-group", "-lFoundationEssentials", "-l_FoundationCShims",
                 "-l_FoundationCollections", "-lswiftSynchronization", "-lswiftDispatch", "-ldispatch", "-lBlocksRuntime",
-                "-Xlinker", "--end-group",
+                "-Xlinker", "--end-group", "-Xlinker", "--gc-sections",
             ])]
         ),
         // Where the cache directories live: one rule for the launcher and the first stage.

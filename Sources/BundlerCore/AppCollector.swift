@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The files an app needs, found from its entry.
 public struct CollectedApp: Equatable, Sendable {
@@ -342,20 +343,20 @@ public struct AppCollector {
     private func includeGlob(_ path: String, directory: Bool) -> String {
         let relative = displayed(path)
         let glob = path == currentDirectory ? "**" : directory ? (relative.hasSuffix("/") ? relative : relative + "/") + "**" : relative
-        return "'" + glob.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + glob.replacing("'", with: "'\\''") + "'"
     }
 
     private func checkPackageJSON(in directory: String, _ state: inout State) {
         let path = Path.join(directory, "package.json")
         guard fs.kind(of: path) == .file, let bytes = try? fs.contents(of: path) else { return }
-        if (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] == nil {
+        if JSONValue.object(in: bytes) == nil {
             state.diagnostics.append(Diagnostic(file: path, line: 1, message: "not a valid JSON object; its main, exports and dependencies are ignored"))
         }
     }
 
     /// `/x/node_modules/pkg/lib/a.js` → `/x/node_modules/pkg`; scoped names keep the scope.
     static func packageDirectory(of file: String) -> String? {
-        guard let range = file.range(of: "/node_modules/", options: .backwards) else { return nil }
+        guard let range = file.lastRange(of: "/node_modules/") else { return nil }
         let rest = file[range.upperBound...].split(separator: "/")
         let count = rest.first?.hasPrefix("@") == true ? 2 : 1
         guard rest.count > count else { return nil }

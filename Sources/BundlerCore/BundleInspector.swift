@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// What `bundle inspect` shows about a bundled app.
@@ -51,7 +52,7 @@ public enum BundleInspector {
         try readApp(path, index: { _, index, start in
             // Only now: a damaged app leaves no directory behind.
             do { try manager.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                throw BundleError.writeFailed(directory, error.localizedDescription)
+                throw BundleError.writeFailed(directory, "\(error)")
             }
             files = try ExtractedFiles(index.records.filter { $0.kind.isAppFile }, in: directory)
             links = (try? JSONDecoder().decode(AppMetadata.self, from: Data(start[index.metadata])))?.links ?? [:]

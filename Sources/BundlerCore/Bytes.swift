@@ -17,8 +17,8 @@ public enum ByteCount {
     public static func text(_ bytes: Int) -> String {
         switch bytes {
         case ..<1000: return "\(bytes) B"
-        case ..<1_000_000: return String(format: "%.1f kB", Double(bytes) / 1000)
-        default: return String(format: "%.1f MB", Double(bytes) / 1_000_000)
+        case ..<1_000_000: return DecimalText.fixed(Double(bytes) / 1000, places: 1) + " kB"
+        default: return DecimalText.fixed(Double(bytes) / 1_000_000, places: 1) + " MB"
         }
     }
 }

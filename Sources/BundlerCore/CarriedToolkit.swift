@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// The toolkit a one-file `bundle` carries in its own file (layout: `ToolkitRecord`):
@@ -88,7 +89,7 @@ public struct CarriedToolkit: Sendable {
     /// still those bytes (it is run). Without a cache directory, a private temporary
     /// folder holds it.
     static func installedTranspiler(_ esbuild: [UInt8]) throws -> String {
-        let digest = SHA256.hash(data: esbuild).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let digest = hexString(SHA256.hash(data: esbuild).prefix(12))
         let folder = PackCache.standard().map { Path.dirname($0.directory) + "/tools" }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("bundle-tools-\(getuid())").path
         let path = folder + "/esbuild-" + digest

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// V8 code caches for the app's CommonJS files, so a bundled app compiles them from
@@ -180,47 +181,24 @@ enum CodeCache {
         }
     }
 
-    /// Writing into the pipe of a child that exited without reading it (a node of
-    /// another version, a script that is not node at all) must fail with EPIPE, not
-    /// kill `bundle` with SIGPIPE: ignored once for the whole process (Foundation's
-    /// own pipes want the same).
-    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
-
     /// The script's output, or why there is none (wrong version, crash).
     static func run(_ executable: String, arguments: [String], input: [UInt8],
                     environment: [String: String] = ["PATH": "/usr/bin:/bin"]) -> Run {
-        ignoreBrokenPipes
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         // Nothing from the environment may change how V8 compiles (NODE_OPTIONS could
         // add V8 flags, and the caches would then be rejected at every start).
-        process.environment = environment
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
+        // A child that stops reading early ends the feeding: its exit status says why.
+        let result: ChildProcess.Result
         do {
-            try process.run()
+            result = try ChildProcess.run(executable, arguments: arguments, environment: environment, input: input,
+                                          collectErrors: false)
         } catch {
             return .failed("cannot start it")
         }
-        // Feed stdin on another thread: the child writes its output only at the end, but
-        // a pipe holds 64 KB, so writing everything first and reading after is safe only
-        // in that order; a thread keeps it safe whatever the script does.
-        // A child that stops reading early makes the write fail (EPIPE): its exit status says why.
-        let writer = Thread {
-            try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        switch (process.terminationReason, process.terminationStatus) {
-        case (.exit, 0): return .output([UInt8](output))
-        case (.exit, 3): return .wrongVersion
-        case (.exit, let status): return .failed("exit status \(status)")
-        case (_, let signal): return .failed("killed by signal \(signal)")
+        switch result.termination {
+        case .exited(0): return .output(result.output)
+        case .exited(3): return .wrongVersion
+        case .exited(let status): return .failed("exit status \(status)")
+        case .signalled(let signal): return .failed("killed by signal \(signal)")
         }
     }
 }

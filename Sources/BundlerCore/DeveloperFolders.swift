@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The folders a developer owns — the app's own package folder and local packages — ship
 /// what npm would publish from them (`PublishRules`), minus secrets and stray executables

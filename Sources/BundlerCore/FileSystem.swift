@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// What the bundler needs from the disk. Tests use `InMemoryFileSystem`.
@@ -44,11 +45,23 @@ public struct LocalFileSystem: FileSystem {
     }
 
     public func contents(of path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw BundleError.unreadable(path, String(cString: strerror(errno)))
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        // The size is a hint (the file may change while it is read): read to the end.
+        var bytes = [UInt8](repeating: 0, count: fstat(fd, &info) == 0 ? max(Int(info.st_size), 0) + 1 : 65536)
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: bytes.count) }
+            let count = bytes[filled...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw BundleError.unreadable(path, String(cString: strerror(errno))) }
+            if count == 0 { break }
+            filled += count
         }
-        defer { try? handle.close() }
-        return Array(try handle.readToEnd() ?? Data())
+        bytes.removeSubrange(filled...)
+        return bytes
     }
 
     public func read(_ path: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -193,7 +206,7 @@ enum Path {
     /// place in it and can require itself by name as under node.
     static func appRoot(_ paths: [String]) -> String {
         var top = commonAncestor(paths)
-        if let range = (top + "/").range(of: "/node_modules/") { top = String(top[..<range.lowerBound]) }
+        if let range = (top + "/").firstRange(of: "/node_modules/") { top = String(top[..<range.lowerBound]) }
         return top.isEmpty || top == "/" ? "/" : dirname(top)
     }
 

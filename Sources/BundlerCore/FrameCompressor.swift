@@ -1,5 +1,7 @@
 import CZstd
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import PayloadFormat
 
 /// zstd frames of `frameSize` input bytes each, made from input that arrives a piece at
@@ -108,7 +110,7 @@ private struct SendableBuffer: @unchecked Sendable {
 
 private final class FrameResults: @unchecked Sendable {
     private var frames: [[UInt8]]
-    private let lock = NSLock()
+    private let lock = Lock()
 
     init(count: Int) { frames = Array(repeating: [], count: count) }
 

@@ -1,12 +1,15 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A shell-style pattern over '/'-separated relative paths: `*` and `?` stay within one
 /// path part, `**` crosses parts (`assets/**` is everything below assets), `[abc]` is a
 /// class (`[!abc]` its complement). Used by `--include`, `--exclude` and the ignore
 /// patterns of `PublishRules`.
-public struct Glob: Sendable {
+/// (Sendable by hand: a Regex is an immutable value whose compiled program is made once,
+/// atomically, but the standard library does not declare it Sendable.)
+public struct Glob: @unchecked Sendable {
     public let pattern: String
-    private let regex: NSRegularExpression
+    private let regex: Regex<AnyRegexOutput>
 
     public init(_ pattern: String) throws {
         self.pattern = pattern
@@ -29,20 +32,22 @@ public struct Glob: Sendable {
                 var members = characters[..<close]
                 let complement = members.first == "!"
                 if complement { members = members.dropFirst() }
-                expression += (complement ? "[^" : "[") + members.map { $0 == "\\" ? "\\\\" : String($0) }.joined() + "]"
+                expression += (complement ? "[^" : "[") + members.map { "\\[&~".contains($0) ? "\\" + String($0) : String($0) }.joined() + "]"
                 characters = characters[characters.index(after: close)...]
-            default: expression += NSRegularExpression.escapedPattern(for: String(character))
+            case _ where "\\^$.|?*+()[]{}".contains(character): expression += "\\" + String(character)
+            default: expression += String(character)
             }
         }
         do {
-            regex = try NSRegularExpression(pattern: expression + "$")
+            // Unicode scalars, as a path's bytes are compared, not grapheme clusters.
+            regex = try Regex(expression + "$").matchingSemantics(.unicodeScalar)
         } catch {
             throw BundleError.invalidGlob(pattern)
         }
     }
 
     public func matches(_ relativePath: String) -> Bool {
-        regex.firstMatch(in: relativePath, range: NSRange(relativePath.startIndex..., in: relativePath)) != nil
+        (try? regex.wholeMatch(in: relativePath)) != nil
     }
 
     /// Whether the pattern names files rather than a kind of file: its last part starts

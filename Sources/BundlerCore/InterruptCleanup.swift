@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Files and (empty once those are gone) directories removed if `bundle` is interrupted
 /// (SIGINT, SIGTERM, SIGHUP) while they are registered, so a Ctrl-C while a large output
@@ -53,7 +54,7 @@ enum InterruptCleanup {
         _ = unblocked
         return made
     }
-    private static let lock = NSLock()
+    private static let lock = Lock()
 
     /// Creates a new file (opened for writing, mode 0600) or directory (mode 0700) named
     /// `prefix` and a random suffix, as mkstemp and mkdtemp do, but registered before it

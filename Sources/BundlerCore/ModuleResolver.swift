@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Node's module resolution, done at bundle time over a `FileSystem`: relative and
 /// absolute paths, extension and directory lookup, `node_modules` packages with
@@ -118,7 +119,7 @@ public struct ModuleResolver {
     private func resolveTargetValue(_ value: Any, packageDirectory: String, conditions: [String], pattern: String?) -> Resolution {
         switch value {
         case let target as String:
-            let expanded = pattern.map { target.replacingOccurrences(of: "*", with: $0) } ?? target
+            let expanded = pattern.map { target.replacing("*", with: $0) } ?? target
             if !expanded.hasPrefix("./") { return resolve(expanded, from: packageDirectory, esm: conditions.first == "import") }
             let path = Path.join(packageDirectory, expanded)
             return fs.kind(of: path) == .file ? .file(path) : .notFound
@@ -129,7 +130,7 @@ public struct ModuleResolver {
             }
             return .notFound
         case let object as [String: Any]:
-            // Conditions apply in the object's own order; JSONSerialization loses it, so
+            // Conditions apply in the object's own order; a Swift dictionary loses it, so
             // prefer ours in order: the first of our conditions present wins.
             for condition in conditions {
                 if let next = object[condition] {
@@ -170,7 +171,7 @@ public struct ModuleResolver {
     func packageJSON(_ directory: String) -> [String: Any]? {
         if let cached = packageJSONs.byDirectory[directory] { return cached }
         let bytes = try? fs.contents(of: directory + "/package.json")
-        let json = bytes.flatMap { (try? JSONSerialization.jsonObject(with: Data($0))) as? [String: Any] }
+        let json = bytes.flatMap { JSONValue.object(in: $0) }
         packageJSONs.byDirectory[directory] = .some(json)
         return json
     }

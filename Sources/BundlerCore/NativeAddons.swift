@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// Native addons (`.node` files) of an app. They stay files of the app, so `fs` and the

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 public enum Versions {
     /// This tool's version.
@@ -67,7 +68,7 @@ public enum NodeOptionPolicy {
 
     /// Nil when `option` may be baked into an output of node `nodeMajor`; otherwise why not.
     public static func problem(with option: String, nodeMajor: Int) -> String? {
-        let name = String(option.split(separator: "=", maxSplits: 1).first ?? "").replacingOccurrences(of: "_", with: "-")
+        let name = String(option.split(separator: "=", maxSplits: 1).first ?? "").replacing("_", with: "-")
         if let major = refusedFrom[name], nodeMajor >= major {
             return "node option '\(option)' no longer exists in node \(nodeMajor) (node refuses to start with it from \(major) on); it applies to older runtimes, such as --node 18"
         }
@@ -78,7 +79,7 @@ public enum NodeOptionPolicy {
     static func problem(with option: String) -> String? {
         guard option.hasPrefix("--") else { return "node option '\(option)' must be written --name or --name=value" }
         let parts = option.split(separator: "=", maxSplits: 1)
-        let name = String(parts[0]).replacingOccurrences(of: "_", with: "-")
+        let name = String(parts[0]).replacing("_", with: "-")
         if parts.count == 2 {
             guard withValue.contains(name) else { return "node option '\(option)' is unknown or unsafe to bake in (allowed: flags for memory, stack, warnings, TLS versions and diagnostics; see README)" }
             guard !parts[1].isEmpty, !parts[1].contains("\n") else { return "node option '\(option)' needs a value" }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// A node runtime an app can be bundled with (`bundle --node 24`): data, not code.
@@ -53,7 +54,7 @@ public struct NodeRuntime: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: root + "/usr/lib") else {
             throw BundleError.runtimeUnavailable("the packages of \(name) are gone from \(root) (run Scripts/build-runtime \(name))")
         }
-        return NodeRuntime(name: name, nodeVersion: version.trimmingCharacters(in: .whitespacesAndNewlines),
+        return NodeRuntime(name: name, nodeVersion: version.trimmed,
                            root: root, shim: folder + "/libBundleEmbed.so")
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// Writes the output atomically: a temporary file in the same directory, made
@@ -62,10 +63,12 @@ enum OutputWriter {
 
     /// Whether the file at `path` ends like a bundled app, so overwriting it is a rebuild.
     static func isBundledApp(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        guard let end = try? handle.seekToEnd(), end >= UInt64(Format.trailerSize) else { return false }
-        try? handle.seek(toOffset: end - 8)
-        return (try? handle.read(upToCount: 8)).map(Array.init) == Format.trailerEndMagic
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= Format.trailerSize else { return false }
+        var end = [UInt8](repeating: 0, count: 8)
+        return pread(fd, &end, 8, info.st_size - 8) == 8 && end == Format.trailerEndMagic
     }
 }

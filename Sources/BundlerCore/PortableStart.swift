@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// What makes an output portable ("Portable outputs" in Format.swift): the first stage

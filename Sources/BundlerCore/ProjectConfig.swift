@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `"bundle"` section of an app's package.json: the build settings a project keeps
 /// with its code, under the same names and with the same meaning as the flags.
@@ -99,22 +100,6 @@ public struct ProjectConfig: Equatable, Sendable {
         let file = Path.join(directory, "package.json")
         guard fs.kind(of: file) == .file else { return nil }
         return try read(try fs.contents(of: file), from: file)
-    }
-}
-
-/// A JSON value as JSONDecoder reads it, which keeps true and false apart from 1 and 0
-/// (JSONSerialization's NSNumbers do not, on Linux).
-enum JSONValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let flag = try? container.decode(Bool.self) { self = .bool(flag) }
-        else if let number = try? container.decode(Double.self) { self = .number(number) }
-        else if let text = try? container.decode(String.self) { self = .string(text) }
-        else if let list = try? container.decode([JSONValue].self) { self = .array(list) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Which files of a package folder npm would publish (`npm publish`, `npm pack`), the
 /// rule this bundler applies to the folders a developer owns: the app's own package and
@@ -152,7 +153,7 @@ struct PublishRules {
     /// package.json's `files` (nil without one: then the ignore files decide).
     static func filesList(in directory: String, fs: FileSystem) -> [String]? {
         guard let bytes = try? fs.contents(of: directory + "/package.json"),
-              let json = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let json = JSONValue.object(in: bytes),
               let files = json["files"] as? [Any] else { return nil }
         return files.compactMap { $0 as? String }
     }
@@ -229,12 +230,12 @@ struct IgnoreRule {
         while text.hasPrefix("/") { text = text.dropFirst() }
         guard !text.isEmpty, let glob = try? Glob(String(text)) else { return nil }
         self.init(effect: effect, glob: glob, anchored: anchored, directoryOnly: directoryOnly, base: base,
-                  origin: "\(origin) '\(line.trimmingCharacters(in: .whitespaces))'")
+                  origin: "\(origin) '\(line.trimmed)'")
     }
 
     /// A `files` entry: itself, and everything below it when it is a folder. `!x` leaves out.
     static func filesEntry(_ entry: String) -> [IgnoreRule] {
-        var text = Substring(entry.trimmingCharacters(in: .whitespaces))
+        var text = Substring(entry.trimmed)
         var effect = Effect.include
         if text.hasPrefix("!") {
             effect = .exclude

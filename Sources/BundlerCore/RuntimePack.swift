@@ -1,6 +1,7 @@
 import CZstd
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// The runtime section: the libraries the launcher loads, in load order, and the files

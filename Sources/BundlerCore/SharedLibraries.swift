@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// What the runtime pack needs to know about an ELF shared object: its dynamic
@@ -157,10 +158,10 @@ struct ELFObject: Equatable, Sendable {
             }
         }
         object.usesNodeCxxABI = Self.contains(strings, "\0_ZN2v8") || Self.contains(strings, "\0_ZN4node")
-        let origin = (path as NSString).deletingLastPathComponent
+        let origin = Path.dirname(path)
         func searchPath(_ text: String) -> [String] {
             text.split(separator: ":").map {
-                $0.replacingOccurrences(of: "${ORIGIN}", with: origin).replacingOccurrences(of: "$ORIGIN", with: origin)
+                String($0.replacing("${ORIGIN}", with: origin).replacing("$ORIGIN", with: origin))
             }
         }
         for (tag, value) in tags {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 /// The prebuilt pieces every output is made from: the launcher executable, the
@@ -92,7 +93,7 @@ public struct Toolkit: Sendable {
     static func joinedBootstrap(_ manifest: String, _ files: LocalFileSystem) throws -> [UInt8] {
         let folder = Path.dirname(manifest)
         let names = String(decoding: try files.contents(of: manifest), as: UTF8.self).split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            .map { $0.trimmed }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         var joined: [UInt8] = []
         for (index, name) in names.enumerated() {
             if index > 0 { joined.append(UInt8(ascii: "\n")) }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// TypeScript at bundle time: the app's .ts, .tsx, .mts and .cts files are transpiled
 /// to JavaScript by esbuild (Tools/esbuild.lock says why esbuild), file by file, with no
@@ -20,7 +21,7 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     let transpiler: Toolkit.Transpiler?
     /// esbuild's --target: the node version outputs run ("node24").
     let target: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var transpiled: [String: [UInt8]] = [:]
     /// Package folders whose TypeScript files were all offered to esbuild once.
     private var walked: Set<String> = []
@@ -105,21 +106,19 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
         let esbuild = try transpiler.locate()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-ts-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: esbuild)
         // outbase "/": each output sits at the scratch folder + its source's absolute path.
-        process.arguments = files + ["--outdir=\(scratch)", "--outbase=/", "--format=\(format)", "--platform=node",
+        let arguments = files + ["--outdir=\(scratch)", "--outbase=/", "--format=\(format)", "--platform=node",
                                      "--target=\(target)", "--sourcemap=external", "--log-level=error", "--color=false",
                                      "--log-limit=1"]
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw BundleError.typeScriptUnavailable("\(files[0]) (\(esbuild): \(error.localizedDescription))") }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BundleError.typeScriptError(Self.firstError(message)) }
+        let result: ChildProcess.Result
+        do {
+            result = try ChildProcess.run(esbuild, arguments: arguments, environment: ["PATH": "/usr/bin:/bin"], collectOutput: false)
+        } catch {
+            throw BundleError.typeScriptUnavailable("\(files[0]) (\(esbuild): \(error))")
+        }
+        guard result.termination == .exited(0) else {
+            throw BundleError.typeScriptError(Self.firstError(String(decoding: result.errors, as: UTF8.self)))
+        }
         var results: [String: [UInt8]] = [:]
         for file in files {
             let output = scratch + Self.outputPath(file)
@@ -141,15 +140,17 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     /// itself (the JavaScript is bundled under the .ts file's own path), its text kept
     /// in the map for the line node prints above an uncaught error.
     static func withInlineMap(code: Data, map: Data, source: String) throws -> [UInt8] {
-        guard var json = try? JSONSerialization.jsonObject(with: map) as? [String: Any] else {
+        guard case .object(var json)? = JSONValue.parse(Array(map)) else {
             throw BundleError.typeScriptError("\(source): esbuild wrote a source map that is not JSON")
         }
-        json["sources"] = [Path.basename(source)]
+        json["sources"] = .array([.string(Path.basename(source))])
         json.removeValue(forKey: "sourceRoot")
-        let inline = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let inline = try encoder.encode(JSONValue.object(json))
         var text = String(decoding: code, as: UTF8.self)
         // esbuild ends the file with a comment naming the .map file: replaced by the map.
-        if let comment = text.range(of: "//# sourceMappingURL=", options: .backwards) {
+        if let comment = text.lastRange(of: "//# sourceMappingURL=") {
             text = String(text[..<comment.lowerBound])
         }
         if !text.hasSuffix("\n") { text += "\n" }
@@ -162,10 +163,10 @@ final class TypeScriptFiles: FileSystem, @unchecked Sendable {
     static func firstError(_ output: String) -> String {
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let start = lines.firstIndex(where: { $0.contains("[ERROR] ") }) else {
-            return lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "esbuild failed"
+            return lines.first { !$0.trimmed.isEmpty } ?? "esbuild failed"
         }
-        let message = String(lines[start][lines[start].range(of: "[ERROR] ")!.upperBound...])
-        let location = lines[(start + 1)...].lazy.map { $0.trimmingCharacters(in: .whitespaces) }
+        let message = String(lines[start][lines[start].firstRange(of: "[ERROR] ")!.upperBound...])
+        let location = lines[(start + 1)...].lazy.map { $0.trimmed }
             .first { $0.hasSuffix(":") && $0.split(separator: ":").count >= 3 }
         guard let location else { return message }
         var parts = location.dropLast().split(separator: ":", omittingEmptySubsequences: false).map(String.init)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// tsconfig.json's `compilerOptions.paths` (with `baseUrl`): the aliases a TypeScript
 /// project imports its own files by (`import { db } from '@/db'`). esbuild keeps such
@@ -60,13 +61,13 @@ final class TypeScriptPaths {
                 best = (prefix.count, targets, matched)
             }
             guard let best else { return [] }
-            return best.targets.map { $0.replacingOccurrences(of: "*", with: best.star) }
+            return best.targets.map { $0.replacing("*", with: best.star) }
         }
     }
 
     private func read(_ file: String, depth: Int) -> Config? {
         guard depth < Self.extendsLimit, let bytes = try? fs.contents(of: file),
-              let json = try? JSONSerialization.jsonObject(with: Data(Self.strippingComments(bytes))) as? [String: Any] else { return nil }
+              let json = JSONValue.object(in: Self.strippingComments(bytes)) else { return nil }
         let options = json["compilerOptions"] as? [String: Any] ?? [:]
         let directory = Path.dirname(file)
         // A relative `extends` (a package's shared tsconfig is not followed).

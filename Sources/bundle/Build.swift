@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlerCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -139,7 +140,7 @@ struct Summary {
                 + " · node \(nodeVersion) \(Terminal.size(result.runtimeSize)) · app \(Terminal.size(result.appSize)))"))
         let files = result.fileSizes
         if verbose {
-            for file in files { Terminal.line("    \(Terminal.size(file.size).padding(toLength: 9, withPad: " ", startingAt: 0)) \(file.path)") }
+            for file in files { Terminal.line("    \(Terminal.size(file.size).rightPadded(9)) \(file.path)") }
         } else {
             let largest = files.sorted { $0.size > $1.size }.prefix(3).map { "\($0.path) \(Terminal.size($0.size))" }
             Terminal.line("  \(files.count) file\(files.count == 1 ? "" : "s"); largest: \(largest.joined(separator: ", "))")
@@ -152,7 +153,7 @@ struct Summary {
         }
         LeftOutSummary(app: result.app).print()
         let warnings = result.app.diagnostics.count
-        Terminal.line("  done in \(String(format: "%.2f", elapsed)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+        Terminal.line("  done in \(DecimalText.fixed(elapsed, places: 2)) s" + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
     }
 }
 
@@ -176,7 +177,7 @@ struct FileLine {
     let reason: FileReason?
     let path: String
 
-    var text: String { "  \(String(size).leftPadded(10))  \((reason?.rawValue ?? "").padding(toLength: 8, withPad: " ", startingAt: 0))  \(path)" }
+    var text: String { "  \(String(size).leftPadded(10))  \((reason?.rawValue ?? "").rightPadded(8))  \(path)" }
 }
 
 /// A path as the user reads it: relative to `base` when inside it.

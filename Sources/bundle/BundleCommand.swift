@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlerCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 @main
 struct BundleCommand: ParsableCommand {
@@ -34,7 +35,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.error(error.description)
         throw ExitCode.failure
     } catch {
-        Terminal.error(error.localizedDescription)
+        Terminal.error("\(error)")
         throw ExitCode.failure
     }
 }

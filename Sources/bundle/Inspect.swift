@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlerCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import PayloadFormat
 
 struct Inspect: ParsableCommand {
@@ -59,5 +60,9 @@ struct Extract: ParsableCommand {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+
+    func rightPadded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlerCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Scripts/package runs this: the one-file `bundle` (layout: `ToolkitRecord`).
 struct PackageSelf: ParsableCommand {
