@@ -47,7 +47,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib", "-Xlinker", "--start-group", "-lFoundationEssentials", "-l_FoundationCShims",
                 "-l_FoundationCollections", "-lswiftSynchronization", "-lswiftDispatch", "-ldispatch", "-lBlocksRuntime",
-                "-Xlinker", "--end-group", "-Xlinker", "--gc-sections",
+                "-Xlinker", "--end-group",
             ])]
         ),
         // Where the cache directories live: one rule for the launcher and the first stage.

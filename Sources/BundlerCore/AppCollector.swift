@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The files an app needs, found from its entry.
 public struct CollectedApp: Equatable, Sendable {

@@ -1,6 +1,5 @@
 import CPayloadFormat
 import FoundationEssentials
-import Glibc
 
 /// The payload format's numbers and magics for the bootstrap, which reads the app
 /// archive with them (Templates/bootstrap/archive.js): the toolkit writes them in as the

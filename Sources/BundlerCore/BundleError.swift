@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// A problem with the user's input or environment. `description` is the one line the
 /// CLI prints; it always names the path that was wrong.

@@ -1,5 +1,5 @@
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
 import PayloadFormat
 
@@ -160,7 +160,7 @@ public struct Bundler {
     static let libcVersion: String = {
         var buffer = [CChar](repeating: 0, count: 64)
         guard confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 else { return "0" }
-        return String(cString: buffer).split(separator: " ").last.map(String.init) ?? "0"
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.split(separator: " ").last.map(String.init) ?? "0"
     }()
 
     public func bundle(_ request: BundleRequest) throws -> BundleResult {

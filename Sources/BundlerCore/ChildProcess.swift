@@ -21,7 +21,7 @@ struct ChildProcess {
         var description: String
     }
 
-    /// The program's output, or nil with the reason when it could not start.
+    /// How the program ended and what it wrote; throws when it could not start.
     /// `input` nil means /dev/null on stdin; a program that stops reading early only ends
     /// the feeding (EPIPE, not SIGPIPE: `bundle` ignores SIGPIPE).
     static func run(_ executable: String, arguments: [String], environment: [String: String], input: [UInt8]? = nil,
@@ -30,13 +30,9 @@ struct ChildProcess {
         // Until the pipes are close-on-exec, another thread's child would inherit them
         // (and a reader here would wait for that child too): pipes are made and programs
         // started one thread at a time.
-        spawning.lock()
-        let spawned = Swift.Result { () throws(StartFailure) in
+        var (pid, parentEnds) = try spawning.withLock { () throws(StartFailure) in
             try spawn(executable, arguments, environment, input != nil, collectOutput, collectErrors)
         }
-        spawning.unlock()
-        let (pid, ends) = try spawned.get()
-        var parentEnds = ends
         var output: [UInt8] = [], errors: [UInt8] = []
         exchange(input: input ?? [], with: &parentEnds, output: &output, errors: &errors)
         var status: Int32 = 0

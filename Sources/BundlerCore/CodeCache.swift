@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import PayloadFormat
 
 /// V8 code caches for the app's CommonJS files, so a bundled app compiles them from

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The folders a developer owns — the app's own package folder and local packages — ship
 /// what npm would publish from them (`PublishRules`), minus secrets and stray executables

@@ -1,7 +1,6 @@
 import CZstd
-import FoundationEssentials
 import Dispatch
-import Glibc
+import FoundationEssentials
 import PayloadFormat
 
 /// zstd frames of `frameSize` input bytes each, made from input that arrives a piece at

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// A shell-style pattern over '/'-separated relative paths: `*` and `?` stay within one
 /// path part, `**` crosses parts (`assets/**` is everything below assets), `[abc]` is a

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// Node's module resolution, done at bundle time over a `FileSystem`: relative and
 /// absolute paths, extension and directory lookup, `node_modules` packages with

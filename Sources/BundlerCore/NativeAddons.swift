@@ -1,6 +1,5 @@
 import Crypto
 import FoundationEssentials
-import Glibc
 import PayloadFormat
 
 /// Native addons (`.node` files) of an app. They stay files of the app, so `fs` and the

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 public enum Versions {
     /// This tool's version.

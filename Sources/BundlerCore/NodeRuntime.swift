@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import PayloadFormat
 
 /// A node runtime an app can be bundled with (`bundle --node 24`): data, not code.

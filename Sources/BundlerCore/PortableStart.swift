@@ -1,6 +1,5 @@
 import Crypto
 import FoundationEssentials
-import Glibc
 import PayloadFormat
 
 /// What makes an output portable ("Portable outputs" in Format.swift): the first stage

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The `"bundle"` section of an app's package.json: the build settings a project keeps
 /// with its code, under the same names and with the same meaning as the flags.
@@ -39,12 +38,7 @@ public struct ProjectConfig: Equatable, Sendable {
     /// The section of a package.json's text, nil when it has none. Throws
     /// `BundleError.invalidConfig` for an unknown key or a value of the wrong type.
     public static func read(_ json: [UInt8], from packageJSON: String) throws -> ProjectConfig? {
-        let document: JSONValue
-        do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(json))
-        } catch {
-            throw BundleError.invalidPackageJSON(packageJSON, "cannot parse it")
-        }
+        guard let document = JSONValue.parse(json) else { throw BundleError.invalidPackageJSON(packageJSON, "cannot parse it") }
         guard case .object(let object) = document, let value = object["bundle"] else { return nil }
         guard case .object(let section) = value else {
             throw BundleError.invalidConfig(packageJSON, "\"bundle\" must be an object of build settings (\(settingNames.joined(separator: ", ")))")

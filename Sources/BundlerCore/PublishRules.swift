@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// Which files of a package folder npm would publish (`npm publish`, `npm pack`), the
 /// rule this bundler applies to the folders a developer owns: the app's own package and

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// Files of a developer's folders that must not reach a customer by accident, whatever
 /// the publish rules say: whoever receives the executable can read every bundled file.

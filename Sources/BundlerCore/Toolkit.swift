@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import PayloadFormat
 
 /// The prebuilt pieces every output is made from: the launcher executable, the

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// TypeScript at bundle time: the app's .ts, .tsx, .mts and .cts files are transpiled
 /// to JavaScript by esbuild (Tools/esbuild.lock says why esbuild), file by file, with no

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// tsconfig.json's `compilerOptions.paths` (with `baseUrl`): the aliases a TypeScript
 /// project imports its own files by (`import { db } from '@/db'`). esbuild keeps such

@@ -1,7 +1,6 @@
 import ArgumentParser
 import BundlerCore
 import FoundationEssentials
-import Glibc
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import BundlerCore
 import FoundationEssentials
-import Glibc
 
 @main
 struct BundleCommand: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import BundlerCore
 import FoundationEssentials
-import Glibc
 
 /// Scripts/package runs this: the one-file `bundle` (layout: `ToolkitRecord`).
 struct PackageSelf: ParsableCommand {
