@@ -28,6 +28,7 @@ public struct CarriedToolkit: Sendable {
 
     static let metadataHeader = "bundle-toolkit 1"
     static let toolsZstdLevel: Int32 = 19
+    static let executableZstdLevel: Int32 = 19
 
     // MARK: Reading
 
@@ -128,36 +129,65 @@ public struct CarriedToolkit: Sendable {
         return record
     }
 
-    /// The file and its record, checked; nil when nothing follows the ELF image.
+    /// The file and its toolkit record, checked; nil when nothing follows the ELF image
+    /// that starts the file (a `bundle` that carries nothing).
     private static func open(_ path: String) throws -> (CheckedFile, ToolkitRecord)? {
         let file = try CheckedFile(path)
         do {
-            let header = try file.read(at: 0, count: min(file.size, 64))
-            guard let imageEnd = try ELFImage.end(header: header, file: file), imageEnd < file.size else {
+            guard let stageEnd = try ELFImage.end(of: file), stageEnd < file.size else {
                 file.close()
                 return nil
             }
-            guard file.size - imageEnd >= ToolkitRecord.size else {
-                throw BundleError.damaged(path, "\(file.size - imageEnd) bytes follow the executable, too few for a toolkit")
-            }
-            let bytes = try file.read(at: file.size - ToolkitRecord.size, count: ToolkitRecord.size)
-            do {
-                let record = try bytes.withUnsafeBytes { try ToolkitRecord(decoding: $0, fileSize: file.size, imageEnd: imageEnd) }
-                return (file, record)
-            } catch let error as FormatError {
-                throw BundleError.damaged(path, error.description)
-            }
+            let record = try carriedRecord(file, path: path, after: stageEnd)
+            return (file, record)
         } catch {
             file.close()
             throw error
         }
     }
 
+    /// The records at the end of a one-file bundle (layout: `ToolkitRecord`), when they
+    /// agree with each other and the first stage ends before `bundle` starts; anything
+    /// else is damage. (The stage checks the compressed `bundle` ELF when it inflates it.)
+    private static func carriedRecord(_ file: CheckedFile, path: String, after stageEnd: Int) throws -> ToolkitRecord {
+        func damaged(_ why: String) -> BundleError { .damaged(path, why) }
+        let footer = ToolkitRecord.size + StageRecord.size + Format.trailerSize
+        guard file.size - stageEnd >= footer else {
+            throw damaged("\(file.size - stageEnd) bytes follow the executable, too few for a toolkit")
+        }
+        let tail = try file.read(at: file.size - footer, count: footer)
+        let recordStart = file.size - footer
+        func decode<T>(_ range: Range<Int>, _ parse: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+            do {
+                return try Array(tail[range]).withUnsafeBytes(parse)
+            } catch let error as FormatError {
+                throw damaged(error.description)
+            }
+        }
+        let trailer = try decode((footer - Format.trailerSize)..<footer) { bytes in
+            try Trailer(decoding: bytes, fileSize: file.size)
+        }
+        guard trailer.flags.contains(.portable) else { throw damaged("the trailer describes no first stage") }
+        let stage = try decode(ToolkitRecord.size..<(footer - Format.trailerSize)) { bytes in
+            try StageRecord(decoding: bytes, fileSize: file.size, trailer: trailer)
+        }
+        guard stageEnd <= stage.launcherOffset else { throw damaged("the first stage runs into the bundle executable") }
+        let record = try decode(0..<ToolkitRecord.size) { bytes in
+            try ToolkitRecord(decoding: bytes, sectionsFrom: stage.base.offset, to: recordStart)
+        }
+        guard record.base == stage.base, record.baseDigest == stage.baseDigest, record.runtime == trailer.runtime,
+              record.runtimeDigest == trailer.runtimeDigest, record.tools == trailer.app else {
+            throw damaged("the toolkit record and the trailer disagree")
+        }
+        return record
+    }
+
     // MARK: Writing
 
-    /// Writes `executable` (a `bundle` that carries nothing) followed by `toolkit`'s pieces
-    /// (from a build folder) and the runtime and base sections prepared from this system's
-    /// libraries, atomically to `output`. Returns the size written.
+    /// Writes the first stage, `executable` (a `bundle` that carries nothing, compressed),
+    /// and `toolkit`'s pieces (from a build folder) with the runtime and base sections
+    /// prepared from this system's libraries, atomically to `output`. Returns the size
+    /// written.
     public static func write(executable: String, toolkit: Toolkit, to output: String, packCache: PackCache? = PackCache.standard(),
                              progress: (String) -> Void = { _ in }) throws -> Int {
         guard case .directory(let nodeRuntime, _) = toolkit.origin else {
@@ -171,8 +201,9 @@ public struct CarriedToolkit: Sendable {
         }
 
         let runtime = try RuntimePack.selfContained(toolkit: toolkit, cache: packCache, progress: progress)
-        let base = try PortableStart.prepare(stage: stage, runtime: nodeRuntime,
-                                             cache: packCache.map { PackCache(directory: $0.directory + "/base") }).base
+        let start = try PortableStart.prepare(stage: stage, runtime: nodeRuntime,
+                                              cache: packCache.map { PackCache(directory: $0.directory + "/base") })
+        let base = start.base
         let libraries = try nodeRuntime.libraryClosure().map(\.name)
 
         let entries = [
@@ -184,16 +215,21 @@ public struct CarriedToolkit: Sendable {
         let tools = try ArchiveWriter.write(entries: entries, metadata: Array(metadata.utf8))
         let toolsCompressed = RuntimePack.compressFrames(tools, level: toolsZstdLevel)
 
-        let toolsSection = Section(offset: elf.count, compressedSize: toolsCompressed.count, uncompressedSize: tools.count,
-                                   crc32: Checksum.crc32(toolsCompressed), codec: .zstd)
-        let baseSection = Section(offset: toolsSection.offset + toolsCompressed.count, compressedSize: base.compressed.count,
-                                  uncompressedSize: base.uncompressedSize, crc32: Checksum.crc32(base.compressed), codec: base.codec)
-        let runtimeSection = Section(offset: baseSection.offset + base.compressed.count, compressedSize: runtime.compressed.count,
+        // Laid out as a portable output with `bundle` for its launcher (ToolkitRecord),
+        // compressed: 20 MB → 6 MB, inflated by the stage at every start.
+        let compressedELF = elf.withUnsafeBytes { ZstdWriter.compress($0, level: executableZstdLevel, checksummed: true) }
+        let stageRecord = start.record(launcherSize: compressedELF.count, storage: .zstd)
+        let toolsSection = Section(offset: stageRecord.base.offset + base.compressed.count, compressedSize: toolsCompressed.count,
+                                   uncompressedSize: tools.count, crc32: Checksum.crc32(toolsCompressed), codec: .zstd)
+        let runtimeSection = Section(offset: toolsSection.offset + toolsCompressed.count, compressedSize: runtime.compressed.count,
                                      uncompressedSize: runtime.uncompressedSize, crc32: Checksum.crc32(runtime.compressed),
                                      codec: runtime.codec)
-        let record = ToolkitRecord(tools: toolsSection, runtime: runtimeSection, base: baseSection, runtimeDigest: runtime.digest,
+        let record = ToolkitRecord(tools: toolsSection, runtime: runtimeSection, base: stageRecord.base, runtimeDigest: runtime.digest,
                                    baseDigest: base.digest, nodeVersion: nodeRuntime.nodeVersion)
-        let parts = [elf, toolsCompressed, base.compressed, runtime.compressed, record.encoded()]
+        let trailer = Trailer(flags: [.portable, .selfContained], runtime: runtimeSection, app: toolsSection,
+                              runtimeDigest: runtime.digest)
+        let parts = [start.stage, compressedELF, base.compressed, toolsCompressed, runtime.compressed,
+                     record.encoded(), stageRecord.encoded(), trailer.encoded()]
         try OutputWriter.write(parts, to: output)
         return parts.reduce(0) { $0 + $1.count }
     }
@@ -202,29 +238,33 @@ public struct CarriedToolkit: Sendable {
 /// The start of an ELF file tells where its image ends: past its program headers'
 /// segments, its sections and both header tables. Whatever follows was appended.
 enum ELFImage {
-    /// Nil when `header` is not a 64-bit little-endian ELF header.
-    static func end(header: [UInt8], file: CheckedFile) throws -> Int? {
-        guard header.count == 64, header.starts(with: [0x7f, 0x45, 0x4c, 0x46, 2, 1]) else { return nil }
+    /// Where the image of the ELF file `file` ends; nil when it does not start with a
+    /// 64-bit little-endian ELF header, or its tables or segments lie past its end.
+    static func end(of file: CheckedFile) throws -> Int? {
+        guard file.size >= 64 else { return nil }
+        let header = try file.read(at: 0, count: 64)
+        guard header.starts(with: [0x7f, 0x45, 0x4c, 0x46, 2, 1]) else { return nil }
         func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, _: T.Type) -> Int {
             Int(clamping: bytes.integer(T.self, at: offset))
         }
         let programHeaders = integer(header, 0x20, UInt64.self), sectionHeaders = integer(header, 0x28, UInt64.self)
         let programEntry = integer(header, 0x36, UInt16.self), programCount = integer(header, 0x38, UInt16.self)
         let sectionEntry = integer(header, 0x3a, UInt16.self), sectionCount = integer(header, 0x3c, UInt16.self)
-        guard programEntry >= 56 || programCount == 0, sectionEntry >= 64 || sectionCount == 0 else { return nil }
+        guard programEntry >= 56 || programCount == 0, sectionEntry >= 64 || sectionCount == 0,
+              programHeaders <= file.size, sectionHeaders <= file.size else { return nil }
         var end = max(64, programHeaders + programEntry * programCount, sectionHeaders + sectionEntry * sectionCount)
         // Headers past the end: a cut-off executable, which carries nothing usable either.
         guard end <= file.size else { return nil }
         let programs = try file.read(at: programHeaders, count: programEntry * programCount)
         for index in 0..<programCount {
             let at = index * programEntry
-            end = max(end, integer(programs, at + 8, UInt64.self) + integer(programs, at + 32, UInt64.self))
+            end = max(end, integer(programs, at + 8, UInt64.self) &+ integer(programs, at + 32, UInt64.self))
         }
         let sections = try file.read(at: sectionHeaders, count: sectionEntry * sectionCount)
         for index in 0..<sectionCount where integer(sections, index * sectionEntry + 4, UInt32.self) != 8 {  // SHT_NOBITS
             let at = index * sectionEntry
-            end = max(end, integer(sections, at + 24, UInt64.self) + integer(sections, at + 32, UInt64.self))
+            end = max(end, integer(sections, at + 24, UInt64.self) &+ integer(sections, at + 32, UInt64.self))
         }
-        return end
+        return end <= file.size ? end : nil
     }
 }

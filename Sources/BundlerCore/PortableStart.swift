@@ -50,10 +50,10 @@ struct PortableStart {
         stage + [UInt8](repeating: 0, count: (StageRecord.pageSize - stage.count % StageRecord.pageSize) % StageRecord.pageSize)
     }
 
-    /// The record the stage reads, for a launcher of `launcherSize` bytes placed right
-    /// after the stage and followed by the base section.
-    func record(launcherSize: Int) -> StageRecord {
-        StageRecord(launcherOffset: stage.count,
+    /// The record the stage reads, for a launcher of `launcherSize` bytes (stored as
+    /// `storage` says) placed right after the stage and followed by the base section.
+    func record(launcherSize: Int, storage: StageRecord.LauncherStorage = .mapped) -> StageRecord {
+        StageRecord(launcherOffset: stage.count, launcherStorage: storage,
                     base: Section(offset: stage.count + launcherSize, compressedSize: base.compressed.count,
                                   uncompressedSize: base.uncompressedSize, crc32: Checksum.crc32(base.compressed), codec: .zstd),
                     baseDigest: base.digest)

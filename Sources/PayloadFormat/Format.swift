@@ -100,7 +100,8 @@ import CPayloadFormat
 /// machine that built `bundle`) and starts through a first stage (Sources/Stage), so
 /// nothing of the host's userland is used. The kernel starts the stage, a static
 /// program at the start of the file; it reads the stage record and the trailer, maps
-/// the launcher ELF (at a page-aligned offset, so it can be mapped from the file) and
+/// the launcher ELF (at a page-aligned offset, so it can be mapped from the file; or
+/// compressed, inflated into a memory file first: the one-file `bundle`, `ToolkitRecord`) and
 /// the carried loader into its own process, points the launcher's library references at
 /// the carried libraries, and jumps into the loader as the kernel would have.
 ///
@@ -119,7 +120,8 @@ import CPayloadFormat
 ///         24    8 base section size (compressed)
 ///         32    8 base archive size (uncompressed)
 ///         40    4 CRC-32 of the base section's compressed bytes
-///         44    4 reserved, 0
+///         44    4 launcher storage: 0 the ELF as it is (mapped from the file), 1 one zstd
+///                 frame with its content size and checksum (inflated into a memory file)
 ///         48   32 base digest: SHA-256 of the base section, names its cache directory
 ///         80    4 CRC-32 of record bytes 0..<80
 ///         84    4 reserved, 0

@@ -4,11 +4,21 @@
 ///
 /// # One-file bundle
 ///
-///     bundle ELF | tools section | base section | runtime section | toolkit record (208 bytes)
+///     first stage | bundle ELF | base section | tools section | runtime section
+///         | toolkit record (208 bytes) | stage record | trailer
+///
+/// It is laid out as a portable output is ("Portable outputs" in Format.swift), with the
+/// `bundle` executable where an output has its launcher: the kernel starts the first
+/// stage, which loads `bundle` with the C and C++ libraries of the base section, so
+/// `bundle` runs where outputs run (an older C library, an empty root). The trailer has
+/// the portable and self-contained flags; its runtime section is the runtime section and
+/// its app section the tools section. The stage reads only the trailer and the stage
+/// record; `bundle` reads the toolkit record, which says what each section is.
 ///
 /// - The *tools section* is one zstd stream of an archive (layout in Format.swift) of
 ///   `file` entries: `bundle-launcher`, `libBundleEmbed.so`, `bundle-stage`,
-///   `bootstrap.js` and `code-cache.js`. Its metadata is UTF-8 lines:
+///   `bootstrap.js`, `code-cache.js` and `esbuild` when it was found. Its metadata is
+///   UTF-8 lines:
 ///
 ///       bundle-toolkit 1
 ///       runtime-library <name>   one per library of the runtime section (what native
@@ -17,7 +27,9 @@
 /// - The *runtime section* and the *base section* are byte for byte the runtime
 ///   section of a self-contained output and the base section of a portable one
 ///   (Format.swift), prepared once when the file was made; `bundle` copies them into
-///   every output, so their digests (and the cache directories they name) are shared.
+///   every output, so their digests (and the cache directories they name) are shared:
+///   the `base-<digest>` directory the first output's launcher makes serves the one-file
+///   `bundle`'s own start too.
 ///
 /// Toolkit record (little-endian, 208 bytes, the last bytes of the file):
 ///
@@ -35,9 +47,10 @@
 ///        196    4 reserved, 0
 ///        200    8 magic "BNDLKEND"
 ///
-/// The sections lie in this order between the end of the ELF image and the record.
-/// Every offset is checked against the file before use; bytes after the ELF image that
-/// do not end in a valid record mean the file is damaged, never that it carries nothing.
+/// The sections lie in the order base, tools, runtime between the end of the `bundle` ELF
+/// and the record. Every offset is checked against the file before use; bytes after the
+/// first ELF image that do not end in valid records mean the file is damaged, never that
+/// it carries nothing.
 public struct ToolkitRecord: Equatable, Sendable {
     public static let size = 208
     public static let version: UInt32 = 1
@@ -87,9 +100,9 @@ public struct ToolkitRecord: Equatable, Sendable {
         return out.bytes
     }
 
-    /// Parses the last `size` bytes of a file of `fileSize` bytes whose ELF image ends at
-    /// `imageEnd`, and checks the sections lie in order between the image and the record.
-    public init(decoding buffer: UnsafeRawBufferPointer, fileSize: Int, imageEnd: Int) throws(FormatError) {
+    /// Parses the record of `size` bytes that starts at `end`, and checks the sections
+    /// fill the bytes from `start` (where the `bundle` ELF ends) to `end` in order.
+    public init(decoding buffer: UnsafeRawBufferPointer, sectionsFrom start: Int, to end: Int) throws(FormatError) {
         let reader = ByteReader(buffer: buffer, what: "toolkit record")
         guard buffer.count == Self.size, matches(try reader.bytes(at: 200, count: 8), Self.endMagic) else {
             throw .truncated("no toolkit record at the end of the file")
@@ -119,13 +132,13 @@ public struct ToolkitRecord: Equatable, Sendable {
         guard !versionBytes.isEmpty, versionBytes.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw .corrupt("node version is not text") }
         nodeVersion = String(decoding: versionBytes, as: UTF8.self)
 
-        var next = imageEnd
-        for (name, section) in [("tools", tools), ("base", base), ("runtime", runtime)] {
-            guard section.offset == next, section.compressedSize <= fileSize - Self.size - section.offset else {
+        var next = start
+        for (name, section) in [("base", base), ("tools", tools), ("runtime", runtime)] {
+            guard section.offset == next, next <= end, section.compressedSize <= end - next else {
                 throw .truncated("\(name) section is not where the record says")
             }
             next = section.offset + section.compressedSize
         }
-        guard next == fileSize - Self.size else { throw .corrupt("unexpected bytes before the toolkit record") }
+        guard next == end else { throw .corrupt("unexpected bytes before the toolkit record") }
     }
 }

@@ -103,6 +103,7 @@ static int pread_all(int fd, void *buffer, size_t length, off_t at) {
 struct layout {
     uint64_t file_size;
     uint64_t launcher_offset;
+    uint32_t launcher_storage;  // 0 mapped from the file, 1 one zstd frame (StageRecord.LauncherStorage)
     uint64_t base_offset, base_size, base_uncompressed;
     uint32_t base_crc;
     unsigned char base_digest[32];
@@ -133,7 +134,9 @@ static struct layout read_layout(int fd) {
     out.base_size = u64(record + 24);
     out.base_uncompressed = u64(record + 32);
     out.base_crc = u32(record + 40);
+    out.launcher_storage = u32(record + 44);
     memcpy(out.base_digest, record + 48, 32);
+    if (out.launcher_storage > 1) damaged("corrupt (launcher storage is unknown)");
     uint64_t end = out.file_size - sizeof tail;
     if (out.launcher_offset % PAGE != 0 || out.base_offset <= out.launcher_offset || out.base_offset > end ||
         out.base_size == 0 || out.base_size > end - out.base_offset || out.base_uncompressed > (1u << 30))
@@ -366,6 +369,35 @@ static void use_memory_files(int self, const struct layout *layout) {
                      "loaded from memory");
 }
 
+// MARK: - A compressed launcher
+
+// The launcher stored as one zstd frame (the one-file `bundle`, whose executable is 20
+// MB): inflated into a memory file, which `map_elf` then maps as it maps the file. The
+// frame must record its content size and checksum, so damage is found here, before
+// anything of it runs. Returns the memory file; `size` becomes the ELF's size.
+static int inflate_launcher(int self, const struct layout *layout, uint64_t *size) {
+    uint64_t compressed = layout->base_offset - layout->launcher_offset;
+    unsigned char *section = mmap(NULL, compressed, PROT_READ, MAP_PRIVATE, self, (off_t)layout->launcher_offset);
+    if (section == MAP_FAILED) cannot_start("cannot map its own executable: %s", strerror(errno));
+    unsigned long long length = ZSTD_getFrameContentSize(section, compressed);
+    if (compressed < 5 || u32(section) != 0xFD2FB528u || !(section[4] & 4) ||
+        ZSTD_findFrameCompressedSize(section, compressed) != compressed || length == ZSTD_CONTENTSIZE_UNKNOWN ||
+        length == ZSTD_CONTENTSIZE_ERROR || length == 0 || length > (1u << 30))
+        damaged("corrupt (the compressed executable is not one checksummed zstd frame)");
+    int fd = above_standard(memfd_create("launcher", MFD_CLOEXEC));
+    if (fd < 0 || ftruncate(fd, (off_t)length) != 0)
+        cannot_start("cannot create an in-memory file for the launcher: %s", strerror(errno));
+    unsigned char *elf = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (elf == MAP_FAILED) cannot_start("out of memory");
+    size_t inflated = ZSTD_decompress(elf, length, section, compressed);
+    if (ZSTD_isError(inflated) || inflated != length) damaged("corrupt (the compressed executable: %s)",
+                                                              ZSTD_isError(inflated) ? ZSTD_getErrorName(inflated) : "short");
+    munmap(elf, length);
+    munmap(section, compressed);
+    *size = length;
+    return fd;
+}
+
 // MARK: - Pointing the launcher at the carried libraries
 
 // Strings the patched launcher refers to, on the spare page right after its image:
@@ -496,9 +528,15 @@ int main(int argc, char **argv, char **envp) {
 
     // Two spare pages after the launcher hold the paths it is patched to name.
     struct image launcher, loader;
-    if (map_elf(self, layout.launcher_offset, layout.base_offset - layout.launcher_offset, 2, &launcher) != 0 ||
-        segment(&launcher, PT_PHDR) == NULL)
+    uint64_t launcher_at = layout.launcher_offset, launcher_size = layout.base_offset - layout.launcher_offset;
+    int launcher_fd = self;
+    if (layout.launcher_storage == 1) {
+        launcher_fd = inflate_launcher(self, &layout, &launcher_size);
+        launcher_at = 0;
+    }
+    if (map_elf(launcher_fd, launcher_at, launcher_size, 2, &launcher) != 0 || segment(&launcher, PT_PHDR) == NULL)
         damaged("corrupt (the launcher is not an x86-64 position-independent program)");
+    if (launcher_fd != self) close(launcher_fd);
     close(self);
     struct strings strings = {(char *)launcher.end, (char *)launcher.end + 2 * PAGE};
     patch_launcher(&launcher, &strings, cached ? files : NULL);
