@@ -4,12 +4,14 @@
 ///
 /// # One-file bundle
 ///
-///     first stage | bundle ELF | base section | tools section | runtime section
+///     first stage | bundle ELF, zstd | base section | tools section | runtime section
 ///         | toolkit record (208 bytes) | stage record | trailer
 ///
 /// It is laid out as a portable output is ("Portable outputs" in Format.swift), with the
-/// `bundle` executable where an output has its launcher: the kernel starts the first
-/// stage, which loads `bundle` with the C and C++ libraries of the base section, so
+/// `bundle` executable where an output has its launcher, stored as one checksummed zstd
+/// frame (launcher storage 1 in the stage record: 19.8 MB → 5.9 MB, for ~40 ms per
+/// start): the kernel starts the first stage, which inflates `bundle` into a memory file
+/// and loads it with the C and C++ libraries of the base section, so
 /// `bundle` runs where outputs run (an older C library, an empty root). The trailer has
 /// the portable and self-contained flags; its runtime section is the runtime section and
 /// its app section the tools section. The stage reads only the trailer and the stage

@@ -5,6 +5,8 @@
 // runs with the C and C++ libraries of the machine it was built on, and nothing of the
 // host's userland, while the process stays the one the kernel started: /proc/self/exe,
 // argv, AT_EXECFN, the process name, signals and exit codes are the output's own.
+// The one-file `bundle` starts the same way, with `bundle` for the launcher (stored
+// compressed: inflate_launcher).
 //
 // The loader opens the libraries by path, so they must be files: the cache directory
 // base-<digest> that the launcher makes and checks (Sources/Launcher/BaseLibraries.swift,
