@@ -29,6 +29,8 @@ struct BootstrapFormat: Encodable {
     var flagRuntimeZstd = BUNDLE_FLAG_RUNTIME_ZSTD
     var flagAppZstd = BUNDLE_FLAG_APP_ZSTD
     var flagPortable = BUNDLE_FLAG_PORTABLE
+    var launcherMapped = BUNDLE_LAUNCHER_MAPPED
+    var launcherZstd = BUNDLE_LAUNCHER_ZSTD
     var kinds = [
         "file": BUNDLE_KIND_FILE, "bootstrap": BUNDLE_KIND_BOOTSTRAP, "library": BUNDLE_KIND_LIBRARY,
         "builtin": BUNDLE_KIND_BUILTIN, "launchOptions": BUNDLE_KIND_LAUNCH_OPTIONS, "addon": BUNDLE_KIND_ADDON,

@@ -155,8 +155,8 @@ public struct CarriedToolkit: Sendable {
         guard file.size - stageEnd >= footer else {
             throw damaged("\(file.size - stageEnd) bytes follow the executable, too few for a toolkit")
         }
-        let tail = try file.read(at: file.size - footer, count: footer)
         let recordStart = file.size - footer
+        let tail = try file.read(at: recordStart, count: footer)
         func decode<T>(_ range: Range<Int>, _ parse: (UnsafeRawBufferPointer) throws -> T) throws -> T {
             do {
                 return try Array(tail[range]).withUnsafeBytes(parse)

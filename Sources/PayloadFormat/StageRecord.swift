@@ -9,8 +9,9 @@ public struct StageRecord: Equatable, Sendable {
     /// The launcher starts on a page boundary, so the stage can map it from the file.
     public static let pageSize = 4096
 
-    /// How the launcher ELF lies between `launcherOffset` and the base section.
-    public enum LauncherStorage: UInt32, Sendable {
+    /// How the launcher ELF lies between `launcherOffset` and the base section (raw
+    /// values: BUNDLE_LAUNCHER_* in payload_format.h, checked by StageRecordTests).
+    public enum LauncherStorage: UInt32, Sendable, CaseIterable {
         /// As it is, mapped from the file: an output's launcher (0.5 MB).
         case mapped = 0
         /// One zstd frame recording its content size and checksum, which the stage

@@ -105,7 +105,7 @@ static int pread_all(int fd, void *buffer, size_t length, off_t at) {
 struct layout {
     uint64_t file_size;
     uint64_t launcher_offset;
-    uint32_t launcher_storage;  // 0 mapped from the file, 1 one zstd frame (StageRecord.LauncherStorage)
+    uint32_t launcher_storage;  // BUNDLE_LAUNCHER_MAPPED from the file, or BUNDLE_LAUNCHER_ZSTD
     uint64_t base_offset, base_size, base_uncompressed;
     uint32_t base_crc;
     unsigned char base_digest[32];
@@ -138,7 +138,8 @@ static struct layout read_layout(int fd) {
     out.base_crc = u32(record + 40);
     out.launcher_storage = u32(record + 44);
     memcpy(out.base_digest, record + 48, 32);
-    if (out.launcher_storage > 1) damaged("corrupt (launcher storage is unknown)");
+    if (out.launcher_storage != BUNDLE_LAUNCHER_MAPPED && out.launcher_storage != BUNDLE_LAUNCHER_ZSTD)
+        damaged("corrupt (launcher storage is unknown)");
     uint64_t end = out.file_size - sizeof tail;
     if (out.launcher_offset % PAGE != 0 || out.base_offset <= out.launcher_offset || out.base_offset > end ||
         out.base_size == 0 || out.base_size > end - out.base_offset || out.base_uncompressed > (1u << 30))
@@ -382,7 +383,7 @@ static int inflate_launcher(int self, const struct layout *layout, uint64_t *siz
     unsigned char *section = mmap(NULL, compressed, PROT_READ, MAP_PRIVATE, self, (off_t)layout->launcher_offset);
     if (section == MAP_FAILED) cannot_start("cannot map its own executable: %s", strerror(errno));
     unsigned long long length = ZSTD_getFrameContentSize(section, compressed);
-    if (compressed < 5 || u32(section) != 0xFD2FB528u || !(section[4] & 4) ||
+    if (compressed < 5 || u32(section) != ZSTD_MAGICNUMBER || !(section[4] & 4) ||
         ZSTD_findFrameCompressedSize(section, compressed) != compressed || length == ZSTD_CONTENTSIZE_UNKNOWN ||
         length == ZSTD_CONTENTSIZE_ERROR || length == 0 || length > (1u << 30))
         damaged("corrupt (the compressed executable is not one checksummed zstd frame)");
@@ -532,7 +533,7 @@ int main(int argc, char **argv, char **envp) {
     struct image launcher, loader;
     uint64_t launcher_at = layout.launcher_offset, launcher_size = layout.base_offset - layout.launcher_offset;
     int launcher_fd = self;
-    if (layout.launcher_storage == 1) {
+    if (layout.launcher_storage == BUNDLE_LAUNCHER_ZSTD) {
         launcher_fd = inflate_launcher(self, &layout, &launcher_size);
         launcher_at = 0;
     }

@@ -1,4 +1,5 @@
 import Testing
+import CPayloadFormat
 @testable import PayloadFormat
 
 @Suite struct StageRecordTests {
@@ -52,4 +53,11 @@ import Testing
     func decodeTrailer(_ bytes: [UInt8]) throws -> Trailer {
         try bytes.withUnsafeBytes { try Trailer(decoding: $0, fileSize: fileSize) }
     }
+}
+
+/// The first stage reads the launcher storage with the header's numbers.
+@Test func launcherStoragesAreTheHeaders() {
+    let header: [StageRecord.LauncherStorage: Int] = [.mapped: BUNDLE_LAUNCHER_MAPPED, .zstd: BUNDLE_LAUNCHER_ZSTD]
+    #expect(Set(header.keys) == Set(StageRecord.LauncherStorage.allCases))
+    for storage in StageRecord.LauncherStorage.allCases { #expect(Int(storage.rawValue) == header[storage], "\(storage)") }
 }

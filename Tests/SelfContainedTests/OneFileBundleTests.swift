@@ -25,13 +25,13 @@ struct OneFileBundleTests {
         try Self.requireFile()
         let root = try EmptyRoot()
         try root.install(Self.file, as: "bundle")
-        try writeSourceFile("""
+        try writeTextFile("""
             const _ = require('lodash');
             const { greet } = require('./lib/greet');
             console.log(greet(_.capitalize(process.argv[2])), _.chunk([1, 2, 3, 4, 5], 2).length);
 
             """, at: root.path + "/src/app.js")
-        try writeSourceFile("exports.greet = (name) => `Hello, ${name}!`;\n", at: root.path + "/src/lib/greet.js")
+        try writeTextFile("exports.greet = (name) => `Hello, ${name}!`;\n", at: root.path + "/src/lib/greet.js")
         try FileManager.default.copyItem(atPath: "/usr/share/nodejs/lodash", toPath: root.path + "/src/node_modules/lodash")
         try FileManager.default.createDirectory(atPath: root.path + "/app", withIntermediateDirectories: false)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["app", "bundle", "dev", "proc", "src", "tmp"])
@@ -68,7 +68,7 @@ struct OneFileBundleTests {
         let root = try DebianRoot.bullseye()
         try root.install(Self.file, as: "bundle")
         try root.install(Fixture.binaries + "/bundle", as: "plain-bundle")
-        try writeSourceFile("console.log(require('os').platform(), [3, 1, 2].sort().join(''), process.argv[2]);\n",
+        try writeTextFile("console.log(require('os').platform(), [3, 1, 2].sort().join(''), process.argv[2]);\n",
                             at: root.apps + "/app.js")
         let refused = try root.run("/opt/plain-bundle", arguments: ["--version"], environment: ["HOME": "/root"])
         #expect(refused.status != 0 && refused.stderr.contains("version `GLIBC_2.3"), "\(refused)")
@@ -181,10 +181,4 @@ struct OneFileBundleTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
         #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/out"))
     }
-}
-
-/// Writes `text` to `path`, making the folders it needs.
-private func writeSourceFile(_ text: String, at path: String) throws {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
 }

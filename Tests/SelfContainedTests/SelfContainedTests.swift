@@ -476,10 +476,7 @@ final class Chroot {
 
     /// Writes a file inside the root (`path` is absolute inside it).
     func place(_ text: String, at path: String) throws {
-        let target = self.path + path
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try text.write(toFile: target, atomically: true, encoding: .utf8)
+        try writeTextFile(text, at: self.path + path)
     }
 
     /// Makes a symbolic link inside the root (`path` absolute inside it).
@@ -610,4 +607,10 @@ func realPath(_ path: String) throws -> String {
     guard let resolved = realpath(path, nil) else { throw TestFailure("\(path): \(String(cString: strerror(errno)))") }
     defer { free(resolved) }
     return String(cString: resolved)
+}
+
+/// Writes `text` to `path`, making the folders it needs.
+func writeTextFile(_ text: String, at path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
 }

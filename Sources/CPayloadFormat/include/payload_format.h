@@ -36,6 +36,13 @@ enum {
     BUNDLE_FLAG_PORTABLE = 8,
 };
 
+// How the stage record stores the launcher ELF (StageRecord.LauncherStorage, whose raw
+// values are checked against these by PayloadFormatTests).
+enum {
+    BUNDLE_LAUNCHER_MAPPED = 0,
+    BUNDLE_LAUNCHER_ZSTD = 1,
+};
+
 // Entry kinds (what each is for: EntryKind in Format.swift, whose raw values are
 // checked against these by PayloadFormatTests).
 enum {
